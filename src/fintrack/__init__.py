@@ -1,0 +1,1 @@
+"""FinTrack: self-hosted household finance and a real-time signal hub."""

@@ -1,0 +1,3 @@
+from fintrack.cli import main
+
+main()

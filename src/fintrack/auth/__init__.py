@@ -1,0 +1,1 @@
+"""Users, passwords, API tokens, web sessions and login throttling."""

@@ -1,0 +1,167 @@
+"""Users, logins, sessions and API tokens. Services flush; the request owns the transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fintrack.auth import passwords, queries, tokens
+from fintrack.auth.errors import (
+    EmailTaken,
+    InvalidCredentials,
+    InvalidToken,
+    LoginThrottled,
+    MissingScope,
+    SetupDone,
+)
+from fintrack.auth.models import ApiToken, LoginAttempt, User, WebSession
+from fintrack.auth.scopes import ALL_SCOPES, Scope
+from fintrack.books import service as books
+from fintrack.errors import NotFound
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling and what they may do: a user via a web session (all scopes) or a scoped token."""
+
+    user: User
+    scopes: frozenset[str]
+    via: str  # "session" | "token"
+    session_token: str | None = None
+
+    def require(self, scope: Scope) -> None:
+        if scope not in self.scopes:
+            raise MissingScope(f"this token lacks the {scope.value!r} scope", required=scope.value)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def create_user(
+    session: AsyncSession,
+    email: str,
+    password: str,
+    *,
+    is_admin: bool = False,
+    book_name: str | None = None,
+    locale: str = "pt-BR",
+    base_currency: str = "BRL",
+) -> User:
+    """Create a user with a default book of their own (owner), seeded with categories in their locale."""
+    if await queries.user_by_email(session, email) is not None:
+        raise EmailTaken(field="email")
+    user = User(email=email.strip(), password_hash=passwords.hash_password(password), is_admin=is_admin)
+    session.add(user)
+    await session.flush()
+    default_name = "Minhas finanças" if locale == "pt-BR" else "My finances"
+    book = await books.create_book(session, user.id, book_name or default_name, base_currency, locale)
+    user.default_book_id = book.id
+    await session.flush()
+    return user
+
+
+async def setup_first_admin(session: AsyncSession, email: str, password: str, **book: str | None) -> User:
+    # Serialise concurrent first-run requests: only one can become the admin.
+    await session.execute(text("SELECT pg_advisory_xact_lock(7242002)"))
+    if await queries.any_user(session):
+        raise SetupDone()
+    return await create_user(session, email, password, is_admin=True, **book)  # type: ignore[arg-type]
+
+
+async def login(
+    session: AsyncSession,
+    email: str,
+    password: str,
+    ip: str,
+    *,
+    max_failures: int,
+    window_seconds: int,
+    ttl_hours: int,
+) -> tuple[User, str, datetime]:
+    since = now() - timedelta(seconds=window_seconds)
+    email_failures = await queries.failures_since(session, email=email, since=since)
+    ip_failures = await queries.failures_since(session, ip=ip, since=since)
+    if email_failures >= max_failures or ip_failures >= max_failures * 4:
+        raise LoginThrottled(retry_after=window_seconds)
+    user = await queries.user_by_email(session, email)
+    ok = passwords.verify(user.password_hash if user else None, password)
+    session.add(LoginAttempt(email=email.lower(), ip=ip, success=ok))
+    await session.flush()
+    if not ok or user is None:
+        raise InvalidCredentials()
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash_password(password)
+    token, _, token_hash = tokens.new_token()
+    expires = now() + timedelta(hours=ttl_hours)
+    session.add(WebSession(user_id=user.id, token_hash=token_hash, expires_at=expires))
+    await session.flush()
+    return user, token, expires
+
+
+async def logout(session: AsyncSession, session_token: str) -> None:
+    found = await queries.web_session_by_hash(session, tokens.digest(session_token))
+    if found is not None:
+        await session.delete(found)
+        await session.flush()
+
+
+async def from_session_cookie(session: AsyncSession, cookie: str) -> Principal | None:
+    found = await queries.web_session_by_hash(session, tokens.digest(cookie))
+    if found is None or found.expires_at <= now():
+        return None
+    user = await queries.user_by_id(session, found.user_id)
+    if user is None:
+        return None
+    return Principal(user=user, scopes=ALL_SCOPES, via="session", session_token=cookie)
+
+
+async def from_bearer(session: AsyncSession, token: str) -> Principal:
+    found = await queries.token_by_hash(session, tokens.digest(token))
+    current = now()
+    if found is None or found.revoked_at is not None or (found.expires_at and found.expires_at <= current):
+        raise InvalidToken()
+    user = await queries.user_by_id(session, found.user_id)
+    if user is None:
+        raise InvalidToken()
+    await queries.touch_token(session, found.id, current)
+    return Principal(user=user, scopes=frozenset(found.scopes), via="token")
+
+
+async def create_token(
+    session: AsyncSession,
+    user: User,
+    name: str,
+    scopes: list[Scope],
+    expires_at: datetime | None = None,
+) -> tuple[ApiToken, str]:
+    token, prefix, token_hash = tokens.new_token()
+    row = ApiToken(
+        user_id=user.id,
+        name=name,
+        prefix=prefix,
+        token_hash=token_hash,
+        scopes=sorted({s.value for s in scopes}),
+        expires_at=expires_at,
+    )
+    session.add(row)
+    await session.flush()
+    await session.refresh(row)
+    return row, token
+
+
+async def list_tokens(session: AsyncSession, user: User) -> list[ApiToken]:
+    return await queries.tokens_of(session, user.id)
+
+
+async def revoke_token(session: AsyncSession, user: User, token_id: int) -> ApiToken:
+    row = await queries.token_of(session, user.id, token_id)
+    if row is None:
+        raise NotFound("no such token")
+    if row.revoked_at is None:
+        row.revoked_at = now()
+        await session.flush()
+    return row

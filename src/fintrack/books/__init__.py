@@ -1,0 +1,1 @@
+"""Books (one household's ledger) and who may use them."""

@@ -1,0 +1,209 @@
+"""The `fintrack` command line: serve, db, user, token, demo."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from fintrack.settings import Settings, SettingsError, load_settings
+
+app = typer.Typer(help="FinTrack: self-hosted household finance.", no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+user_app = typer.Typer(help="Users.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+err = Console(stderr=True)
+T = TypeVar("T")
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code)
+
+
+def settings_or_exit() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        raise fail(str(exc), 2) from None
+
+
+def prepared(settings: Settings) -> Settings:
+    """Start the embedded database if needed, apply migrations, and pin the URL for everything after."""
+    from fintrack import migrate
+    from fintrack.db import database_url
+
+    url = database_url(settings)
+    migrate.upgrade(url)
+    return settings.model_copy(update={"DATABASE_URL": url})
+
+
+def run_in_transaction(settings: Settings, work: Callable[..., Awaitable[T]]) -> T:
+    from fintrack.db import Database
+    from fintrack.errors import DomainError
+
+    async def main() -> T:
+        database = Database.connect(settings.DATABASE_URL or "", pool_size=1)
+        try:
+            async with database.sessionmaker() as session, session.begin():
+                return await work(session)
+        finally:
+            await database.close()
+
+    try:
+        return asyncio.run(main())
+    except DomainError as exc:
+        raise fail(f"{exc.message} ({exc.code})") from None
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on [default: HOST or 127.0.0.1]")] = None,
+    port: Annotated[int | None, typer.Option(help="Port [default: PORT or 8000]")] = None,
+) -> None:
+    """Web UI, API and hub on one port; embedded PostgreSQL unless DATABASE_URL is set."""
+    import uvicorn
+
+    from fintrack.main import create_app
+
+    settings = prepared(settings_or_exit())
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.HOST,
+        port=port or settings.PORT,
+        log_config=None,
+        proxy_headers=True,
+        forwarded_allow_ips="127.0.0.1",
+        server_header=False,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply database migrations."""
+    from fintrack import migrate
+
+    prepared(settings_or_exit())
+    err.print(f"database at migration {migrate.head_revision()}")
+
+
+def _read_password(password_file: Path | None) -> str:
+    if password_file is not None:
+        try:
+            return password_file.read_text().rstrip("\r\n")
+        except OSError as exc:
+            raise fail(f"cannot read {password_file}: {exc.strerror}") from None
+    if not sys.stdin.isatty():
+        raise fail("no terminal to ask for a password: pass --password-file FILE")
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+@user_app.command("create")
+def user_create(
+    email: str,
+    password_file: Annotated[Path | None, typer.Option(help="Read the password from this file")] = None,
+    admin: Annotated[bool, typer.Option("--admin", help="Make the user an administrator")] = False,
+    locale: Annotated[str, typer.Option(help="pt-BR or en: language of the default categories")] = "pt-BR",
+    currency: Annotated[str, typer.Option(help="Base currency of the user's book")] = "BRL",
+) -> None:
+    """Create a user with a default book of their own."""
+    from fintrack.auth import service as auth
+
+    if locale not in ("pt-BR", "en"):
+        raise fail("--locale must be pt-BR or en")
+    password = _read_password(password_file)
+    settings = prepared(settings_or_exit())
+
+    async def work(session):  # type: ignore[no-untyped-def]
+        return await auth.create_user(session, email, password, is_admin=admin, locale=locale, base_currency=currency)
+
+    user = run_in_transaction(settings, work)
+    err.print(f"created user {user.email} (id {user.id}) with book {user.default_book_id}")
+
+
+@token_app.command("create")
+def token_create(
+    email: str,
+    name: Annotated[str, typer.Option(help="A label to recognise the token by")] = "cli",
+    scope: Annotated[list[str] | None, typer.Option(help="api, hub:publish, hub:subscribe, hub:history")] = None,
+) -> None:
+    """Print a new API token on stdout (the only time it is shown)."""
+    from fintrack.auth import queries
+    from fintrack.auth import service as auth
+    from fintrack.auth.scopes import Scope
+
+    try:
+        scopes = [Scope(s) for s in (scope or ["api"])]
+    except ValueError:
+        raise fail(f"unknown scope in {scope}; use: {', '.join(s.value for s in Scope)}") from None
+    settings = prepared(settings_or_exit())
+
+    async def work(session):  # type: ignore[no-untyped-def]
+        user = await queries.user_by_email(session, email)
+        if user is None:
+            raise fail(f"no user {email}")
+        return (await auth.create_token(session, user, name, scopes))[1]
+
+    typer.echo(run_in_transaction(settings, work))
+
+
+@token_app.command("list")
+def token_list(email: str) -> None:
+    """List a user's tokens."""
+    from fintrack.auth import queries
+
+    settings = prepared(settings_or_exit())
+
+    async def work(session):  # type: ignore[no-untyped-def]
+        user = await queries.user_by_email(session, email)
+        if user is None:
+            raise fail(f"no user {email}")
+        return await queries.tokens_of(session, user.id)
+
+    table = Table("id", "name", "prefix", "scopes", "created", "last used", "revoked")
+    for t in run_in_transaction(settings, work):
+        table.add_row(
+            str(t.id),
+            t.name,
+            t.prefix,
+            " ".join(t.scopes),
+            f"{t.created_at:%Y-%m-%d}",
+            f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "-",
+            f"{t.revoked_at:%Y-%m-%d}" if t.revoked_at else "-",
+        )
+    Console().print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(email: str, token_id: int) -> None:
+    """Revoke one of a user's tokens."""
+    from fintrack.auth import queries
+    from fintrack.auth import service as auth
+
+    settings = prepared(settings_or_exit())
+
+    async def work(session):  # type: ignore[no-untyped-def]
+        user = await queries.user_by_email(session, email)
+        if user is None:
+            raise fail(f"no user {email}")
+        return await auth.revoke_token(session, user, token_id)
+
+    run_in_transaction(settings, work)
+    err.print(f"revoked token {token_id}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""The engine, one transaction per request, and the URL the settings point at."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, MappedAsDataclass  # noqa: F401  (re-exported for models)
+
+from fintrack.settings import Settings
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+def database_url(settings: Settings) -> str:
+    """The SQLAlchemy URL: DATABASE_URL if set, otherwise the embedded server (started here)."""
+    if settings.DATABASE_URL:
+        url = settings.DATABASE_URL
+        for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url.removeprefix(prefix)
+        return url
+    from fintrack import pgserver
+
+    return pgserver.start(settings.FINTRACK_DATA_DIR)
+
+
+@dataclass
+class Database:
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+
+    @classmethod
+    def connect(cls, url: str, pool_size: int = 10) -> Database:
+        engine = create_async_engine(
+            url,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=True,
+            connect_args={"application_name": "fintrack"},
+        )
+        return cls(engine, async_sessionmaker(engine, expire_on_commit=False))
+
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """The one owner of a unit of work: commit when the block ends, roll back if it raises.
+
+        Services flush, never commit; slow I/O belongs after this block.
+        """
+        async with self.sessionmaker() as session, session.begin():
+            yield session
+
+    async def close(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,1 @@
+"""Realistic Brazilian household demo data."""

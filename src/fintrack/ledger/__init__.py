@@ -1,0 +1,1 @@
+"""Accounts, categories, payees, tags and FX rates: what transactions refer to."""

@@ -1,0 +1,41 @@
+"""The Prometheus metrics every part of FinTrack reports into, in one registry."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+HTTP_REQUESTS = Counter(
+    "http_requests_total", "HTTP requests answered", ["method", "route", "status"], registry=REGISTRY
+)
+HTTP_DURATION = Histogram(
+    "http_request_duration_seconds",
+    "Time to answer an HTTP request",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+    registry=REGISTRY,
+)
+DB_CONNECTIONS_ACTIVE = Gauge(
+    "db_connections_active", "Database connections checked out of the pool", registry=REGISTRY
+)
+IMPORT_SESSIONS = Counter(
+    "import_sessions_total",
+    "Statement import sessions, by format and outcome",
+    ["format", "status"],
+    registry=REGISTRY,
+)
+
+
+def watch_pool(checked_out: Callable[[], int]) -> None:
+    DB_CONNECTIONS_ACTIVE.set_function(lambda: float(checked_out()))
+
+
+def render() -> bytes:
+    return generate_latest(REGISTRY)
+
+
+__all__ = ["CONTENT_TYPE", "DB_CONNECTIONS_ACTIVE", "HTTP_DURATION", "HTTP_REQUESTS", "IMPORT_SESSIONS", "render"]

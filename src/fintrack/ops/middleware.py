@@ -1,0 +1,159 @@
+"""Pure ASGI middleware: request id, access log, metrics, body size and content-type limits."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from typing import Any
+
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from fintrack.errors import error_body
+from fintrack.ops.metrics import HTTP_DURATION, HTTP_REQUESTS
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_JSON = re.compile(r"^application/([a-z0-9.+-]*\+)?json\s*(;.*)?$", re.IGNORECASE)
+BODY_METHODS = frozenset({b"POST", b"PUT", b"PATCH", "POST", "PUT", "PATCH"})
+log = structlog.get_logger("fintrack.http")
+
+
+async def send_json(
+    send: Send, status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    payload = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+                *(headers or []),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
+
+
+class RequestContext:
+    """Outermost: gives each request an id, logs it once and counts it by route template."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            method = scope["method"]
+            HTTP_REQUESTS.labels(method, template, str(status)).inc()
+            HTTP_DURATION.labels(method, template).observe(elapsed)
+            if template not in ("/healthz", "/metrics"):
+                log.info(
+                    "request",
+                    method=method,
+                    path=scope["path"],
+                    route=template,
+                    status=status,
+                    duration_ms=round(elapsed * 1000, 2),
+                    user_id=scope["state"].get("user_id"),
+                )
+            structlog.contextvars.unbind_contextvars("request_id")
+
+
+class BodyLimits:
+    """Refuse oversized bodies (413) and non-JSON bodies on the API (415) before any handler runs.
+
+    The body is read here up to the limit, so a client lying about Content-Length (or sending chunks) is
+    caught too; handlers then see the buffered body.
+    """
+
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, json_prefix: str = "/api/", raw_paths: tuple[str, ...] = ()
+    ) -> None:
+        self.app, self.max_bytes, self.json_prefix, self.raw_paths = app, max_bytes, json_prefix, raw_paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length")
+        try:
+            length = int(declared) if declared is not None else None
+        except ValueError:
+            await send_json(send, 400, error_body("bad_request", "Content-Length is not a number"))
+            return
+        if length is not None and length > self.max_bytes:
+            await self._too_large(send)
+            return
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._too_large(send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        path: str = scope["path"]
+        if body and path.startswith(self.json_prefix) and not path.startswith(self.raw_paths):
+            content_type = headers.get(b"content-type", b"").decode("latin-1")
+            if not _JSON.match(content_type):
+                await send_json(
+                    send,
+                    415,
+                    error_body(
+                        "unsupported_media_type",
+                        "send the body as JSON with Content-Type: application/json",
+                        {"content_type": content_type or None},
+                    ),
+                )
+                return
+        delivered = False
+
+        async def replay() -> Message:
+            nonlocal delivered
+            if delivered:
+                return await receive()
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    async def _too_large(self, send: Send) -> None:
+        await send_json(
+            send,
+            413,
+            error_body(
+                "body_too_large", f"the request body exceeds {self.max_bytes} bytes", {"max_bytes": self.max_bytes}
+            ),
+        )

@@ -1,0 +1,1 @@
+"""Balances and summaries in the book's base currency."""

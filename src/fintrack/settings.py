@@ -1,0 +1,148 @@
+"""One Settings object read from the environment; secrets may come from NAME_FILE."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Values people paste from tutorials; a server signing sessions with one of these is not secret.
+PLACEHOLDER_SECRETS = frozenset(
+    {
+        "changeme",
+        "change-me",
+        "change_me",
+        "secret",
+        "secret-key",
+        "secret_key",
+        "dev",
+        "development",
+        "password",
+        "please-change",
+        "your-secret-key",
+        "xxx",
+        "test",
+        "insecure",
+        "default",
+        "fintrack",
+        "replace-me",
+        "todo",
+    }
+)
+MIN_SECRET_LENGTH = 32
+FILE_SETTINGS = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY")
+
+
+class SettingsError(RuntimeError):
+    """A setting is missing or invalid; the message names it."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=True, extra="ignore")
+
+    FINTRACK_ENV: Literal["development", "production", "test"] = "development"
+    FINTRACK_DATA_DIR: Path = Path("./data")
+    DATABASE_URL: str | None = None
+    REDIS_URL: str | None = None
+    SECRET_KEY: str | None = None
+    BASE_URL: str = "http://127.0.0.1:8000"
+    HOST: str = "127.0.0.1"
+    PORT: int = Field(default=8000, ge=1, le=65535)
+    LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    LOG_FORMAT: Literal["json", "console", "auto"] = "auto"
+    MAX_BODY_BYTES: int = Field(default=1_048_576, ge=1024)
+    DB_POOL_SIZE: int = Field(default=10, ge=1, le=200)
+    SESSION_TTL_HOURS: int = Field(default=24 * 14, ge=1)
+    LOGIN_MAX_FAILURES: int = Field(default=5, ge=1)
+    LOGIN_WINDOW_SECONDS: int = Field(default=900, ge=1)
+
+    @field_validator("DATABASE_URL")
+    @classmethod
+    def _postgres_only(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+            raise ValueError("DATABASE_URL must be a postgresql:// URL (PostgreSQL is the only database)")
+        return value
+
+    @model_validator(mode="after")
+    def _secret_key_policy(self) -> Settings:
+        key = self.SECRET_KEY
+        if key is not None and (key.strip().lower() in PLACEHOLDER_SECRETS or len(key) < MIN_SECRET_LENGTH):
+            raise ValueError(
+                f"SECRET_KEY is a placeholder or shorter than {MIN_SECRET_LENGTH} characters; "
+                "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+            )
+        if key is None and self.FINTRACK_ENV == "production":
+            raise ValueError("SECRET_KEY (or SECRET_KEY_FILE) is required when FINTRACK_ENV=production")
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.FINTRACK_ENV == "production"
+
+    @property
+    def json_logs(self) -> bool:
+        if self.LOG_FORMAT == "auto":
+            return self.is_production
+        return self.LOG_FORMAT == "json"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.BASE_URL.startswith("https://")
+
+    def secret_key(self) -> str:
+        """The configured key, or in development a random one kept in the data dir so sessions survive restarts."""
+        if self.SECRET_KEY:
+            return self.SECRET_KEY
+        path = self.FINTRACK_DATA_DIR / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        self.FINTRACK_DATA_DIR.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.touch(mode=0o600)
+        path.write_text(key)
+        return key
+
+
+def _file_overrides(env: dict[str, str]) -> dict[str, Any]:
+    """NAME_FILE points at a file holding NAME (Docker and systemd secrets)."""
+    values: dict[str, Any] = {}
+    for name in FILE_SETTINGS:
+        file_name = env.get(f"{name}_FILE")
+        if not file_name:
+            continue
+        if env.get(name):
+            raise SettingsError(f"set {name} or {name}_FILE, not both")
+        try:
+            values[name] = Path(file_name).read_text().strip()
+        except OSError as exc:
+            raise SettingsError(f"{name}_FILE={file_name} cannot be read: {exc.strerror}") from exc
+    return values
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ if env is None else env)
+    overrides = _file_overrides(env)
+    try:
+        return Settings(**{**_from_env(env), **overrides})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg'].removeprefix('Value error, ')}"
+            for err in exc.errors()
+        )
+        raise SettingsError(f"invalid settings: {problems}") from None
+
+
+def _from_env(env: dict[str, str]) -> dict[str, Any]:
+    return {name: env[name] for name in Settings.model_fields if name in env}
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,1 @@
+"""Transactions, splits, transfers, search and bulk creation."""
