@@ -201,6 +201,39 @@ def token_revoke(email: str, token_id: int) -> None:
     err.print(f"revoked token {token_id}")
 
 
+@app.command()
+def demo(
+    email: Annotated[str, typer.Option(help="Whose default book to fill (created if missing)")] = "demo@fintrack.local",
+    password_file: Annotated[Path | None, typer.Option(help="Password for a new demo user")] = None,
+    years: Annotated[int, typer.Option(min=1, max=20, help="Years of history")] = 2,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same book")] = 42,
+) -> None:
+    """Fill a book with realistic Brazilian household life, so the product shows itself at once."""
+    import secrets
+
+    from fintrack.auth import queries
+    from fintrack.auth import service as auth
+    from fintrack.books.access import access
+    from fintrack.demo.service import fill_book
+
+    settings = prepared(settings_or_exit())
+    new_password = None
+
+    async def work(session):  # type: ignore[no-untyped-def]
+        nonlocal new_password
+        user = await queries.user_by_email(session, email)
+        if user is None:
+            new_password = _read_password(password_file) if password_file else secrets.token_urlsafe(12)
+            user = await auth.create_user(session, email, new_password, book_name="Família Silva (demo)")
+        book = await access(session, user.id, None, user.default_book_id)
+        return await fill_book(session, book, years=years, seed=seed)
+
+    summary = run_in_transaction(settings, work)
+    err.print(f"demo book filled: {summary}")
+    if new_password and not password_file:
+        err.print(f"log in as [bold]{email}[/bold] with password [bold]{new_password}[/bold]")
+
+
 def main() -> None:
     app()
 
