@@ -22,6 +22,7 @@ from fintrack.ops import metrics
 from fintrack.ops.middleware import BodyLimits, RequestContext
 from fintrack.ops.routes import router as ops_router
 from fintrack.reports.routes import router as reports_router
+from fintrack.schemas import ErrorOut
 from fintrack.settings import Settings, get_settings
 from fintrack.transactions.routes import router as transactions_router
 
@@ -56,6 +57,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         finally:
             if own:
                 await app.state.db.close()
+                from fintrack import pgserver
+
+                pgserver.release()
 
     app = FastAPI(
         title="FinTrack",
@@ -73,7 +77,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         app.state.db = database
     logs.configure(settings)
     for router in (ops_router, auth_router, books_router, ledger_router, transactions_router, reports_router):
-        app.include_router(router)
+        # Documented once for every route: schemathesis and API clients rely on the error shape.
+        app.include_router(router, responses={"4XX": {"model": ErrorOut, "description": "The error shape"}})
     app.add_middleware(BodyLimits, max_bytes=settings.MAX_BODY_BYTES)
     app.add_middleware(RequestContext)
     _error_handlers(app)

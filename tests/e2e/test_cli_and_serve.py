@@ -1,0 +1,140 @@
+"""The README's walk-through, for real: `fintrack serve` on the embedded default, then the CLI and the API."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.slow
+FINTRACK = [sys.executable, "-m", "fintrack"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("serve")
+
+
+def env_for(data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SECRET_KEY", "FINTRACK_ENV")}
+    return {**env, "FINTRACK_DATA_DIR": str(data_dir), **extra}
+
+
+def run_cli(data_dir: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*FINTRACK, *args], env=env_for(data_dir, **extra), capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+@pytest.fixture(scope="module")
+def server(data_dir: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    port = free_port()
+    log = data_dir / "serve.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [*FINTRACK, "serve", "--port", str(port)],
+            env=env_for(data_dir),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None:
+            pytest.fail(f"fintrack serve exited: {log.read_text()}")
+        time.sleep(0.1)
+    else:
+        process.kill()
+        pytest.fail("fintrack serve did not become ready")
+    yield base, process
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def test_the_readme_walkthrough(server, data_dir, tmp_path):
+    base, _ = server
+    password_file = tmp_path / "pw"
+    password_file.write_text(PASSWORD + "\n")
+    created = run_cli(data_dir, "user", "create", "ana@example.com", "--password-file", str(password_file))
+    assert created.returncode == 0, created.stderr
+    token_run = run_cli(data_dir, "token", "create", "ana@example.com", "--name", "laptop")
+    assert token_run.returncode == 0, token_run.stderr
+    token = token_run.stdout.strip()
+    assert token.startswith("ft_") and "\n" not in token
+    with httpx.Client(base_url=f"{base}/api/v1", headers={"Authorization": f"Bearer {token}"}) as api:
+        walk(api)
+    metrics = httpx.get(f"{base}/metrics").text
+    assert 'route="/api/v1/transactions"' in metrics
+
+
+def walk(api: httpx.Client) -> None:
+    account = api.post("/accounts", json={"name": "Nubank", "type": "checking"}).json()
+    made = api.post(
+        "/transactions",
+        json={
+            "account_id": account["id"],
+            "date": "2026-11-20",
+            "amount": "-18.90",
+            "description": "CAFÉ DO PONTO",
+        },
+    )
+    assert made.status_code == 201, made.text
+    found = api.get("/transactions", params={"q": "cafe"}).json()["items"]
+    assert [t["description"] for t in found] == ["CAFÉ DO PONTO"]
+    assert api.get("/accounts").json()[0]["balance"] == "-18.90"
+
+
+def test_cli_errors_are_clear(server, data_dir, tmp_path):
+    dup = tmp_path / "pw"
+    dup.write_text(PASSWORD)
+    run_cli(data_dir, "user", "create", "dup@example.com", "--password-file", str(dup))
+    again = run_cli(data_dir, "user", "create", "dup@example.com", "--password-file", str(dup))
+    assert again.returncode == 1 and "already exists" in again.stderr
+    nobody = run_cli(data_dir, "token", "create", "nobody@example.com")
+    assert nobody.returncode == 1 and "no user nobody@example.com" in nobody.stderr
+    scope = run_cli(data_dir, "token", "create", "dup@example.com", "--scope", "root")
+    assert scope.returncode == 1 and "unknown scope" in scope.stderr
+    missing = run_cli(data_dir, "user", "create", "x@example.com", "--password-file", str(tmp_path / "nope"))
+    assert missing.returncode == 1 and "cannot read" in missing.stderr
+
+
+def test_production_refuses_to_start_without_a_secret_key(tmp_path):
+    result = run_cli(tmp_path, "serve", FINTRACK_ENV="production")
+    assert result.returncode == 2
+    assert "SECRET_KEY (or SECRET_KEY_FILE) is required" in result.stderr
+    placeholder = run_cli(tmp_path, "db", "upgrade", FINTRACK_ENV="production", SECRET_KEY="changeme")
+    assert placeholder.returncode == 2 and "placeholder" in placeholder.stderr
+
+
+def test_sigterm_stops_the_server_and_its_embedded_database(server, data_dir):
+    _, process = server
+    process.send_signal(signal.SIGTERM)
+    # uvicorn stops gracefully, then re-raises the signal so the exit status tells how it ended.
+    assert process.wait(timeout=30) in (0, -signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while (data_dir / "postgres" / "postmaster.pid").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not (data_dir / "postgres" / "postmaster.pid").exists()
