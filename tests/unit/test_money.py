@@ -70,7 +70,8 @@ def test_sums_are_associative_and_exact(parts):
 def test_subtraction_undoes_addition(a, b):
     x, y = Money(Decimal(a).scaleb(-2), "BRL"), Money(Decimal(b).scaleb(-2), "BRL")
     assert (x + y) - y == x
-    assert -(-x) == x
+    negated = -x
+    assert -negated == x
 
 
 def test_currencies_never_mix():

@@ -10,7 +10,7 @@ GOOD_KEY = "k" * 20 + "0123456789abcdefghij"
 
 
 def test_production_without_secret_key_is_refused():
-    with pytest.raises(SettingsError, match="SECRET_KEY .* is required"):
+    with pytest.raises(SettingsError, match=r"SECRET_KEY .* is required"):
         load_settings({"FINTRACK_ENV": "production"})
 
 
@@ -28,7 +28,7 @@ def test_secret_key_file_is_read(tmp_path):
 
 
 def test_missing_secret_file_names_the_setting(tmp_path):
-    with pytest.raises(SettingsError, match="SECRET_KEY_FILE=.* cannot be read"):
+    with pytest.raises(SettingsError, match=r"SECRET_KEY_FILE=.* cannot be read"):
         load_settings({"SECRET_KEY_FILE": str(tmp_path / "nope")})
 
 
