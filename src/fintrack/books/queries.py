@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fintrack.auth.models import User
@@ -20,24 +20,24 @@ async def membership(session: AsyncSession, user_id: int, book_id: int) -> tuple
     return (row[0], row[1]) if row else None
 
 
-async def books_of(session: AsyncSession, user_id: int) -> list[Row[tuple[Book, Role]]]:
+async def books_of(session: AsyncSession, user_id: int) -> list[tuple[Book, Role]]:
     result = await session.execute(
         select(Book, BookMember.role)
         .join(BookMember, BookMember.book_id == Book.id)
         .where(BookMember.user_id == user_id)
         .order_by(Book.id)
     )
-    return list(result.all())
+    return [(row[0], row[1]) for row in result]
 
 
-async def members(session: AsyncSession, book_id: int) -> list[Row[tuple[int, str, Role]]]:
+async def members(session: AsyncSession, book_id: int) -> list[tuple[int, str, Role]]:
     result = await session.execute(
         select(User.id, User.email, BookMember.role)
         .join(BookMember, BookMember.user_id == User.id)
         .where(BookMember.book_id == book_id)
         .order_by(User.id)
     )
-    return list(result.all())
+    return [(row[0], row[1], row[2]) for row in result]
 
 
 async def member(session: AsyncSession, book_id: int, user_id: int) -> BookMember | None:

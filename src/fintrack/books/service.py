@@ -43,7 +43,7 @@ async def books_of(session: AsyncSession, user_id: int) -> list[BookAccess]:
 
 
 async def list_members(session: AsyncSession, access_: BookAccess) -> list[tuple[int, str, Role]]:
-    return [(row[0], row[1], row[2]) for row in await queries.members(session, access_.id)]
+    return await queries.members(session, access_.id)
 
 
 async def put_member(session: AsyncSession, access_: BookAccess, email: str, role: Role) -> tuple[int, str, Role]:
