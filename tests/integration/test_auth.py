@@ -105,3 +105,8 @@ async def test_only_admins_create_users(db, client, alice):
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "admin_required"
     root = await client.post("/api/v1/setup", json={"email": "root@example.com", "password": PASSWORD})
     assert root.status_code == 409  # alice exists already: setup is closed
+
+
+async def test_a_token_that_expired_before_it_was_made_is_refused(alice):
+    response = await alice.post("/api/v1/tokens", json={"name": "old", "expires_at": "2020-01-01T00:00:00Z"})
+    assert response.status_code == 422 and response.json()["error"]["details"]["field"] == "expires_at"

@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from fintrack.auth.scopes import Scope
+from fintrack.schemas import IsoDateTime
 
 Email = Annotated[
     str,
@@ -57,7 +58,7 @@ class SetupStatus(BaseModel):
 class TokenCreate(Strict):
     name: Name = "api"
     scopes: Annotated[list[Scope], Field(min_length=1, max_length=10)] = [Scope.api]
-    expires_at: datetime | None = None
+    expires_at: IsoDateTime | None = None
 
 
 class TokenOut(BaseModel):

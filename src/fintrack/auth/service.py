@@ -20,7 +20,7 @@ from fintrack.auth.errors import (
 from fintrack.auth.models import ApiToken, LoginAttempt, User, WebSession
 from fintrack.auth.scopes import ALL_SCOPES, Scope
 from fintrack.books import service as books
-from fintrack.errors import NotFound
+from fintrack.errors import InvalidInput, NotFound
 
 
 @dataclass(frozen=True)
@@ -138,6 +138,8 @@ async def create_token(
     scopes: list[Scope],
     expires_at: datetime | None = None,
 ) -> tuple[ApiToken, str]:
+    if expires_at is not None and expires_at <= now():
+        raise InvalidInput("expires_at is in the past: the token would never work", field="expires_at")
     token, prefix, token_hash = tokens.new_token()
     row = ApiToken(
         user_id=user.id,

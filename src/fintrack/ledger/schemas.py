@@ -7,7 +7,7 @@ from datetime import date, datetime
 from pydantic import BaseModel
 
 from fintrack.ledger.models import AccountType, CategoryKind
-from fintrack.schemas import AmountStr, CurrencyCode, Id, Name, RateStr, Strict
+from fintrack.schemas import AmountStr, CurrencyCode, Id, IsoDate, Name, RateStr, Strict
 
 
 class AccountCreate(Strict):
@@ -81,7 +81,7 @@ class NamedOut(BaseModel):
 
 class FxRatePut(Strict):
     currency: CurrencyCode
-    day: date
+    day: IsoDate
     rate: RateStr
 
 

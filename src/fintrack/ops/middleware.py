@@ -1,4 +1,4 @@
-"""Pure ASGI middleware: request id, access log, metrics, body size and content-type limits."""
+"""Pure ASGI middleware: request id, access log, metrics, body size, content-type and NUL limits."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from fintrack.ops.metrics import HTTP_DURATION, HTTP_REQUESTS
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _JSON = re.compile(r"^application/([a-z0-9.+-]*\+)?json\s*(;.*)?$", re.IGNORECASE)
 BODY_METHODS = frozenset({b"POST", b"PUT", b"PATCH", "POST", "PUT", "PATCH"})
+# A JSON \u0000 escape (not an escaped backslash followed by "u0000").
+_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 log = structlog.get_logger("fintrack.http")
 
 
@@ -97,7 +99,14 @@ class BodyLimits:
         self.app, self.max_bytes, self.json_prefix, self.raw_paths = app, max_bytes, json_prefix, raw_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        query: bytes = scope.get("query_string", b"")
+        if b"%00" in query or b"\x00" in query:
+            await _nul_refused(send, "query")
+            return
+        if scope["method"] not in BODY_METHODS:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
@@ -138,6 +147,9 @@ class BodyLimits:
                     ),
                 )
                 return
+            if b"\\u0000" in body and _NUL_ESCAPE.search(body):
+                await _nul_refused(send, "body")
+                return
         delivered = False
 
         async def replay() -> Message:
@@ -157,3 +169,12 @@ class BodyLimits:
                 "body_too_large", f"the request body exceeds {self.max_bytes} bytes", {"max_bytes": self.max_bytes}
             ),
         )
+
+
+async def _nul_refused(send: Send, location: str) -> None:
+    # PostgreSQL text cannot hold NUL: refused here, it would fail in the database as a 500.
+    await send_json(
+        send,
+        422,
+        error_body("invalid", "text must not contain NUL (\\u0000) characters", {"location": location}),
+    )

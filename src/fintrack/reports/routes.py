@@ -11,9 +11,10 @@ from fintrack.deps import CurrentBook, SessionDep
 from fintrack.ledger.schemas import BalancesOut
 from fintrack.reports import service as reports
 from fintrack.reports.schemas import CashflowReport, CategoryReport
+from fintrack.schemas import IsoDate
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
-Day = Annotated[dt.date | None, Query(ge=dt.date(1900, 1, 1), le=dt.date(2199, 12, 31))]
+Day = Annotated[IsoDate | None, Query(ge=dt.date(1900, 1, 1), le=dt.date(2199, 12, 31))]
 
 
 @router.get("/balances", summary="Every account's balance, now or as of a day, and the total in the base currency")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 from typing import Annotated
 
@@ -10,7 +9,7 @@ from fastapi import APIRouter, Path, Query, status
 
 from fintrack.deps import CurrentBook, SessionDep
 from fintrack.idempotency import IdempotencyDep
-from fintrack.schemas import AmountStr, Page
+from fintrack.schemas import AmountStr, IsoDate, Page
 from fintrack.transactions import queries, transfers
 from fintrack.transactions import service as transactions
 from fintrack.transactions.schemas import (
@@ -35,8 +34,8 @@ async def list_transactions(
     account_id: Ids = [],  # noqa: B006 - FastAPI copies defaults
     category_id: Ids = [],  # noqa: B006
     tag_id: Ids = [],  # noqa: B006
-    date_from: Annotated[dt.date | None, Query()] = None,
-    date_to: Annotated[dt.date | None, Query()] = None,
+    date_from: Annotated[IsoDate | None, Query()] = None,
+    date_to: Annotated[IsoDate | None, Query()] = None,
     amount_min: Annotated[AmountStr | None, Query()] = None,
     amount_max: Annotated[AmountStr | None, Query()] = None,
     q: Annotated[

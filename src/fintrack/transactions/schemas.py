@@ -7,10 +7,10 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from fintrack.schemas import AmountStr, CurrencyCode, Id, Name, Strict, Text
+from fintrack.schemas import AmountStr, CurrencyCode, Id, IsoDate, Name, Strict, Text
 
 # Dates outside this range are typing mistakes, not household history.
-Day = Annotated[dt.date, Field(ge=dt.date(1900, 1, 1), le=dt.date(2199, 12, 31), examples=["2026-11-23"])]
+Day = Annotated[IsoDate, Field(ge=dt.date(1900, 1, 1), le=dt.date(2199, 12, 31), examples=["2026-11-23"])]
 ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 TagName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 

@@ -1,0 +1,617 @@
+"""Bob walks every route of the OpenAPI document against Alice's household: each one refuses, and her data stays.
+
+The walk is driven by the document, so a new route fails `test_every_route_is_classified` until someone decides
+here how it must behave when another household calls it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import httpx
+
+from tests.conftest import PASSWORD, Persona
+
+API = "/api/v1"
+SECRET = "ALICE-SECRET"  # in every name Alice gives, so a leak shows up in any response text
+RATE = "5.98765"  # Alice's USD rate: the one piece of her data with no name
+GHOST = 2**62  # ids from here up belong to nobody: Alice's ids must get exactly the answer these get
+_probe = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Household:
+    """Alice's ids (by the parameter names the API uses) and the names Bob could try to reuse."""
+
+    ids: dict[str, int]
+    spare: dict[str, int]  # throwaway items an editor may delete
+    payee: str
+    tag: str
+
+    def ghost(self) -> Household:
+        def unused(ids: dict[str, int]) -> dict[str, int]:
+            return {name: GHOST + n for n, name in enumerate(ids)}
+
+        return dataclasses.replace(self, ids=unused(self.ids), spare=unused(self.spare))
+
+
+# What each route must do when Bob calls it ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Refused:
+    code: str
+    status: int = 404
+
+
+@dataclass(frozen=True)
+class Served:
+    """Bob's own book answers, with his data only."""
+
+    status: int = 200
+    listed_in: str | None = None  # where Bob must find what he created
+
+
+@dataclass(frozen=True)
+class BookScoped:
+    """Reached through a book (?book_id= or /books/{book_id}): naming Alice's book is a 404 book_not_found.
+
+    own: in Bob's default book with Alice's ids in the path, body and filters (None: not applicable).
+    member: what a member of Alice's book may do here: read, write (editors, not viewers) or owner only.
+    """
+
+    own: Refused | Served | None
+    member: Literal["read", "write", "owner"]
+
+
+@dataclass(frozen=True)
+class UserScoped:
+    """Not reached through a book: acts on the caller alone; `check` proves it touches only Bob."""
+
+    check: Callable[[Walk], Awaitable[None]]
+
+
+# Search filters that take ids, and which of Alice's ids they get.
+FILTERS = {"account_id": "account_id", "category_id": "child_id", "tag_id": "tag_id"}
+
+
+@dataclass
+class Walk:
+    """The document, both personas and Alice's household: enough to call any route as anyone."""
+
+    doc: dict[str, Any]
+    alice: Persona
+    bob: Persona
+    home: Household
+
+    async def send(
+        self,
+        who: Persona,
+        method: str,
+        path: str,
+        *,
+        ids: dict[str, int] | None = None,
+        refs: Household | None = None,
+        book_id: int | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> httpx.Response:
+        """One request built from the document: path ids, ?book_id=, filters and a body naming `refs`."""
+        refs = refs or self.home
+        op = self.doc["paths"][path][method.lower()]
+        url = path
+        for name in _path_params(op):
+            url = url.replace(f"{{{name}}}", str(_path_value(path, name, ids or refs.ids)))
+        params: dict[str, Any] = {}
+        headers = dict(who.headers)
+        for param in op.get("parameters", []):
+            name = param["name"]
+            if param["in"] == "query" and name == "book_id":
+                if book_id is not None:
+                    params["book_id"] = book_id
+            elif param["in"] == "query" and name in FILTERS:
+                params[name] = refs.ids[FILTERS[name]]
+            elif param["in"] == "header" and name == "idempotency-key":
+                # The keys Alice used: a key store shared across users would replay her response to Bob.
+                headers["Idempotency-Key"] = f"key-{path}"
+        if body is None and "requestBody" in op:
+            body = self.body(op, refs)
+        return await who.client.request(method, url, params=params, headers=headers, json=body)
+
+    def body(self, op: dict[str, Any], refs: Household, **overrides: Any) -> Any:
+        schema = op["requestBody"]["content"]["application/json"]["schema"]
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        values = {
+            "account_id": refs.ids["account_id"],
+            "from_account_id": refs.ids["account_id"],
+            "to_account_id": refs.ids["other_account_id"],
+            "category_id": refs.ids["child_id"],
+            "parent_id": refs.ids["category_id"],
+            "kind": "expense",
+            "payee": refs.payee,
+            "tags": [refs.tag],
+            "amount": "-10.00",
+            "splits": [
+                {"category_id": refs.ids["child_id"], "amount": "-6.00", "memo": "probe"},
+                {"category_id": refs.ids["category_id"], "amount": "-4.00", "memo": None},
+            ],
+            "email": self.bob.email,  # MemberPut: Bob tries to add himself to the book
+            "role": "owner",
+            "password": PASSWORD,
+            "locale": "en",
+            "base_currency": "USD",
+            **BODY_VALUES.get(name, {}),
+            **overrides,
+        }
+        return _instance(self.doc, schema, values)
+
+
+BODY_VALUES: dict[str, dict[str, Any]] = {
+    "TransferCreate": {"amount": "10.00", "to_amount": "10.00"},
+    "FxRatePut": {"currency": "EUR"},  # neither Alice's (BRL) nor Bob's (USD) base currency
+}
+
+
+def _instance(doc: dict[str, Any], schema: dict[str, Any], values: dict[str, Any]) -> Any:
+    """A valid instance of a request schema: `values` by property name, else the schema's example or default."""
+    if "$ref" in schema:
+        schema = doc["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    if "anyOf" in schema:
+        return _instance(doc, next(s for s in schema["anyOf"] if s.get("type") != "null"), values)
+    if schema.get("type") == "object":
+        return {
+            key: values[key] if key in values else _instance(doc, sub, values)
+            for key, sub in schema["properties"].items()
+        }
+    if schema.get("examples"):
+        return schema["examples"][0]
+    if schema.get("default") is not None:
+        return schema["default"]
+    if "enum" in schema:
+        return schema["enum"][0]
+    kind = schema.get("type")
+    if kind == "array":
+        return [_instance(doc, schema["items"], values)]
+    if kind == "boolean":
+        return False
+    if kind == "string" and schema.get("format") == "date":
+        return "2026-11-05"
+    if kind == "string" and schema.get("format") == "date-time":
+        return "2030-01-01T00:00:00Z"
+    if kind == "string" and "pattern" not in schema:
+        return f"Bob probe {next(_probe)}"
+    raise AssertionError(f"no value for {schema}: add one by property name to Walk.body")
+
+
+def _path_params(op: dict[str, Any]) -> list[str]:
+    return [p["name"] for p in op.get("parameters", []) if p["in"] == "path"]
+
+
+def _path_value(path: str, name: str, ids: dict[str, int]) -> int:
+    if name == "item_id":  # payees and tags share their routes' shape
+        name = "payee_id" if path.startswith(f"{API}/payees") else "tag_id"
+    return ids[name]
+
+
+# Checks of the routes that act on the caller, not on a book ----------------------------------------------------
+
+
+def assert_error(response: httpx.Response, status: int, code: str) -> None:
+    assert response.status_code == status, f"{response.request.method} {response.request.url}: {response.text}"
+    body = response.json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}, body
+    assert body["error"]["code"] == code, body
+    assert isinstance(body["error"]["message"], str) and isinstance(body["error"]["details"], dict), body
+
+
+def assert_nothing_of_alices(walk: Walk, response: httpx.Response) -> None:
+    for secret in (SECRET, RATE, walk.alice.email):
+        assert secret not in response.text, f"{response.request.method} {response.request.url}: {response.text}"
+
+
+async def setup_status_says_nothing_about_users(walk: Walk) -> None:
+    response = await walk.send(walk.bob, "GET", f"{API}/setup")
+    assert response.status_code == 200 and response.json() == {"needs_setup": False}
+
+
+async def setup_is_closed(walk: Walk) -> None:
+    op = walk.doc["paths"][f"{API}/setup"]["post"]
+    body = walk.body(op, walk.home, email="mallory@example.com")
+    assert_error(await walk.send(walk.bob, "POST", f"{API}/setup", body=body), 409, "setup_done")
+
+
+async def login_does_not_reveal_who_exists(walk: Walk) -> None:
+    wrong = await walk.send(
+        walk.bob, "POST", f"{API}/auth/login", body={"email": walk.alice.email, "password": "not her password"}
+    )
+    nobody = await walk.send(
+        walk.bob, "POST", f"{API}/auth/login", body={"email": "nobody@example.com", "password": "not her password"}
+    )
+    assert_error(wrong, 401, "invalid_credentials")
+    assert_error(nobody, 401, "invalid_credentials")
+    assert wrong.json() == nobody.json() and "set-cookie" not in wrong.headers
+
+
+async def logout_ends_nothing_of_alices(walk: Walk) -> None:
+    # A bearer token has no web session to end; Alice's token still working is part of the final snapshot.
+    assert (await walk.send(walk.bob, "POST", f"{API}/auth/logout")).status_code == 204
+
+
+async def me_is_bob(walk: Walk) -> None:
+    me = (await walk.send(walk.bob, "GET", f"{API}/auth/me")).json()
+    assert (me["id"], me["email"], me["default_book_id"]) == (walk.bob.user_id, walk.bob.email, walk.bob.book_id)
+
+
+async def tokens_are_bobs(walk: Walk) -> None:
+    response = await walk.send(walk.bob, "GET", f"{API}/tokens")
+    assert response.status_code == 200
+    assert walk.home.ids["token_id"] not in {t["id"] for t in response.json()}
+    assert_nothing_of_alices(walk, response)
+
+
+async def new_token_is_bobs(walk: Walk) -> None:
+    made = await walk.send(walk.bob, "POST", f"{API}/tokens")  # with the Idempotency-Key Alice used
+    assert made.status_code == 201, made.text
+    assert made.json()["token"].startswith(made.json()["prefix"]), "a replay of Alice's token would hide the secret"
+    me = await walk.bob.client.get(f"{API}/auth/me", headers={"Authorization": f"Bearer {made.json()['token']}"})
+    assert me.json()["id"] == walk.bob.user_id
+    mine = (await walk.send(walk.bob, "GET", f"{API}/tokens")).json()
+    assert made.json()["id"] in {t["id"] for t in mine}
+
+
+async def alices_token_is_not_found(walk: Walk) -> None:
+    hers = await walk.send(walk.bob, "DELETE", f"{API}/tokens/{{token_id}}")
+    ghost = await walk.send(walk.bob, "DELETE", f"{API}/tokens/{{token_id}}", refs=walk.home.ghost())
+    assert_error(hers, 404, "not_found")
+    assert_error(ghost, 404, "not_found")
+
+
+async def only_admins_create_users(walk: Walk) -> None:
+    assert_error(await walk.send(walk.bob, "POST", f"{API}/users"), 403, "admin_required")
+
+
+async def books_are_bobs(walk: Walk) -> None:
+    response = await walk.send(walk.bob, "GET", f"{API}/books")
+    books = response.json()
+    assert walk.bob.book_id in {b["id"] for b in books}
+    assert walk.home.ids["book_id"] not in {b["id"] for b in books}
+    assert {b["role"] for b in books} == {"owner"}
+    assert_nothing_of_alices(walk, response)
+
+
+async def new_book_is_bobs(walk: Walk) -> None:
+    made = await walk.send(walk.bob, "POST", f"{API}/books")
+    assert made.status_code == 201 and made.json()["role"] == "owner", made.text
+    assert made.json()["id"] in {b["id"] for b in (await walk.send(walk.bob, "GET", f"{API}/books")).json()}
+
+
+# The table: every route of the document, and what it owes another household ---------------------------------
+
+ROUTES: dict[tuple[str, str], BookScoped | UserScoped] = {
+    ("GET", "/api/v1/setup"): UserScoped(setup_status_says_nothing_about_users),
+    ("POST", "/api/v1/setup"): UserScoped(setup_is_closed),
+    ("POST", "/api/v1/auth/login"): UserScoped(login_does_not_reveal_who_exists),
+    ("POST", "/api/v1/auth/logout"): UserScoped(logout_ends_nothing_of_alices),
+    ("GET", "/api/v1/auth/me"): UserScoped(me_is_bob),
+    ("GET", "/api/v1/tokens"): UserScoped(tokens_are_bobs),
+    ("POST", "/api/v1/tokens"): UserScoped(new_token_is_bobs),
+    ("DELETE", "/api/v1/tokens/{token_id}"): UserScoped(alices_token_is_not_found),
+    ("POST", "/api/v1/users"): UserScoped(only_admins_create_users),
+    ("GET", "/api/v1/books"): UserScoped(books_are_bobs),
+    ("POST", "/api/v1/books"): UserScoped(new_book_is_bobs),
+    ("GET", "/api/v1/books/{book_id}"): BookScoped(None, "read"),
+    ("PATCH", "/api/v1/books/{book_id}"): BookScoped(None, "owner"),
+    ("GET", "/api/v1/books/{book_id}/members"): BookScoped(None, "read"),
+    ("PUT", "/api/v1/books/{book_id}/members"): BookScoped(None, "owner"),
+    ("DELETE", "/api/v1/books/{book_id}/members/{user_id}"): BookScoped(None, "owner"),
+    ("GET", "/api/v1/accounts"): BookScoped(Served(), "read"),
+    ("POST", "/api/v1/accounts"): BookScoped(Served(201, listed_in="/api/v1/accounts"), "write"),
+    ("GET", "/api/v1/accounts/{account_id}"): BookScoped(Refused("account_not_found"), "read"),
+    ("PATCH", "/api/v1/accounts/{account_id}"): BookScoped(Refused("account_not_found"), "write"),
+    ("DELETE", "/api/v1/accounts/{account_id}"): BookScoped(Refused("account_not_found"), "write"),
+    ("GET", "/api/v1/categories"): BookScoped(Served(), "read"),
+    ("POST", "/api/v1/categories"): BookScoped(Refused("invalid_category_parent", 422), "write"),
+    ("PATCH", "/api/v1/categories/{category_id}"): BookScoped(Refused("category_not_found"), "write"),
+    ("DELETE", "/api/v1/categories/{category_id}"): BookScoped(Refused("category_not_found"), "write"),
+    ("GET", "/api/v1/payees"): BookScoped(Served(), "read"),
+    ("POST", "/api/v1/payees"): BookScoped(Served(201, listed_in="/api/v1/payees"), "write"),
+    ("GET", "/api/v1/payees/{item_id}"): BookScoped(Refused("payee_not_found"), "read"),
+    ("PATCH", "/api/v1/payees/{item_id}"): BookScoped(Refused("payee_not_found"), "write"),
+    ("DELETE", "/api/v1/payees/{item_id}"): BookScoped(Refused("payee_not_found"), "write"),
+    ("GET", "/api/v1/tags"): BookScoped(Served(), "read"),
+    ("POST", "/api/v1/tags"): BookScoped(Served(201, listed_in="/api/v1/tags"), "write"),
+    ("GET", "/api/v1/tags/{item_id}"): BookScoped(Refused("tag_not_found"), "read"),
+    ("PATCH", "/api/v1/tags/{item_id}"): BookScoped(Refused("tag_not_found"), "write"),
+    ("DELETE", "/api/v1/tags/{item_id}"): BookScoped(Refused("tag_not_found"), "write"),
+    ("GET", "/api/v1/fx-rates"): BookScoped(Served(), "read"),
+    ("PUT", "/api/v1/fx-rates"): BookScoped(Served(200, listed_in="/api/v1/fx-rates"), "write"),
+    ("GET", "/api/v1/transactions"): BookScoped(Served(), "read"),  # filtered by Alice's ids: nothing
+    ("POST", "/api/v1/transactions"): BookScoped(Refused("account_not_found"), "write"),
+    ("POST", "/api/v1/transactions/bulk"): BookScoped(Refused("account_not_found"), "write"),
+    ("GET", "/api/v1/transactions/{transaction_id}"): BookScoped(Refused("transaction_not_found"), "read"),
+    ("PATCH", "/api/v1/transactions/{transaction_id}"): BookScoped(Refused("transaction_not_found"), "write"),
+    ("DELETE", "/api/v1/transactions/{transaction_id}"): BookScoped(Refused("transaction_not_found"), "write"),
+    ("POST", "/api/v1/transfers"): BookScoped(Refused("account_not_found"), "write"),
+    ("GET", "/api/v1/transfers/{transfer_id}"): BookScoped(Refused("transfer_not_found"), "read"),
+    ("DELETE", "/api/v1/transfers/{transfer_id}"): BookScoped(Refused("transfer_not_found"), "write"),
+    ("GET", "/api/v1/reports/balances"): BookScoped(Served(), "read"),
+    ("GET", "/api/v1/reports/categories"): BookScoped(Served(), "read"),
+    ("GET", "/api/v1/reports/cashflow"): BookScoped(Served(), "read"),
+}
+
+
+# Alice's household and its snapshot ---------------------------------------------------------------------------
+
+
+async def _made(response: Awaitable[httpx.Response], status: int = 201) -> dict[str, Any]:
+    done = await response
+    assert done.status_code == status, done.text
+    return done.json()  # type: ignore[no-any-return]
+
+
+async def furnish(alice: Persona) -> Household:
+    """One of everything in Alice's book, created through her API, plus spare items an editor may delete."""
+
+    def key(path: str) -> dict[str, Any]:
+        return {"headers": {"Idempotency-Key": f"key-{API}{path}"}}
+
+    account = await _made(
+        alice.post(
+            f"{API}/accounts", json={"name": f"{SECRET} Conta", "opening_balance": "1000.00"}, **key("/accounts")
+        )
+    )
+    other = await _made(alice.post(f"{API}/accounts", json={"name": f"{SECRET} Poupança", "type": "savings"}))
+    category = await _made(alice.post(f"{API}/categories", json={"name": f"{SECRET} Moradia"}, **key("/categories")))
+    child = await _made(
+        alice.post(f"{API}/categories", json={"name": f"{SECRET} Aluguel", "parent_id": category["id"]})
+    )
+    payee = await _made(alice.post(f"{API}/payees", json={"name": f"{SECRET} Padaria"}, **key("/payees")))
+    tag = await _made(alice.post(f"{API}/tags", json={"name": f"{SECRET} viagem"}, **key("/tags")))
+    transaction = await _made(
+        alice.post(
+            f"{API}/transactions",
+            json={
+                "account_id": account["id"],
+                "date": "2026-11-02",
+                "amount": "-150.00",
+                "payee": payee["name"],
+                "description": f"{SECRET} aluguel e condomínio",
+                "tags": [tag["name"]],
+                "splits": [
+                    {"category_id": child["id"], "amount": "-100.00"},
+                    {"category_id": category["id"], "amount": "-50.00", "memo": f"{SECRET} condomínio"},
+                ],
+            },
+            **key("/transactions"),
+        )
+    )
+    transfer = await _made(
+        alice.post(
+            f"{API}/transfers",
+            json={
+                "from_account_id": account["id"],
+                "to_account_id": other["id"],
+                "date": "2026-11-03",
+                "amount": "200.00",
+                "description": f"{SECRET} reserva",
+            },
+            **key("/transfers"),
+        )
+    )
+    await _made(alice.put(f"{API}/fx-rates", json={"currency": "USD", "day": "2026-11-01", "rate": RATE}), 200)
+    await _made(alice.post(f"{API}/tokens", json={"name": f"{SECRET} cli"}, **key("/tokens")))
+    tokens = (await alice.get(f"{API}/tokens")).json()
+    spare_transaction = await _made(
+        alice.post(
+            f"{API}/transactions",
+            json={"account_id": account["id"], "date": "2026-11-04", "amount": "-5.00", "description": f"{SECRET} x"},
+        )
+    )
+    spare_transfer = await _made(
+        alice.post(
+            f"{API}/transfers",
+            json={"from_account_id": other["id"], "to_account_id": account["id"], "date": "2026-11-04", "amount": "1"},
+        )
+    )
+    ids = {
+        "book_id": alice.book_id,
+        "user_id": alice.user_id,
+        "account_id": account["id"],
+        "other_account_id": other["id"],
+        "category_id": category["id"],
+        "child_id": child["id"],
+        "payee_id": payee["id"],
+        "tag_id": tag["id"],
+        "transaction_id": transaction["id"],
+        "transfer_id": transfer["id"],
+        "token_id": min(t["id"] for t in tokens),
+    }
+    spare = {
+        **ids,
+        "account_id": (await _made(alice.post(f"{API}/accounts", json={"name": f"{SECRET} spare"})))["id"],
+        "category_id": (await _made(alice.post(f"{API}/categories", json={"name": f"{SECRET} spare"})))["id"],
+        "payee_id": (await _made(alice.post(f"{API}/payees", json={"name": f"{SECRET} spare"})))["id"],
+        "tag_id": (await _made(alice.post(f"{API}/tags", json={"name": f"{SECRET} spare"})))["id"],
+        "transaction_id": spare_transaction["id"],
+        "transfer_id": spare_transfer["id"],
+    }
+    return Household(ids=ids, spare=spare, payee=payee["name"], tag=tag["name"])
+
+
+async def snapshot(alice: Persona, home: Household) -> dict[str, Any]:
+    """Everything Alice can list; `last_used_at` moves whenever she reads, so it is left out."""
+    book, transfer = home.ids["book_id"], home.ids["transfer_id"]
+    seen: dict[str, Any] = {}
+    for url in (
+        "/auth/me",
+        "/books",
+        f"/books/{book}",
+        f"/books/{book}/members",
+        "/accounts",
+        "/categories",
+        "/payees",
+        "/tags",
+        "/transactions?limit=500",
+        "/fx-rates",
+        f"/transfers/{transfer}",
+        "/reports/balances",
+        "/tokens",
+    ):
+        response = await alice.get(API + url)
+        assert response.status_code == 200, f"{url}: {response.text}"
+        seen[url] = response.json()
+    seen["/tokens"] = [{k: v for k, v in t.items() if k != "last_used_at"} for t in seen["/tokens"]]
+    return seen
+
+
+async def _walk(client: httpx.AsyncClient, alice: Persona, bob: Persona) -> Walk:
+    doc = (await client.get(f"{API}/openapi.json")).json()
+    return Walk(doc, alice, bob, await furnish(alice))
+
+
+def _documented(doc: dict[str, Any]) -> set[tuple[str, str]]:
+    return {(method.upper(), path) for path, ops in doc["paths"].items() for method in ops}
+
+
+# The tests ----------------------------------------------------------------------------------------------------
+
+
+async def test_every_route_is_classified(client):
+    doc = (await client.get(f"{API}/openapi.json")).json()
+    documented = _documented(doc)
+    assert not documented - set(ROUTES), f"classify these routes in ROUTES: {sorted(documented - set(ROUTES))}"
+    assert not set(ROUTES) - documented, f"gone from the document: {sorted(set(ROUTES) - documented)}"
+
+
+async def test_bob_naming_alices_book_or_items_is_refused_everywhere(client, alice, bob):
+    walk = await _walk(client, alice, bob)
+    before = await snapshot(alice, walk.home)
+    assert set(ROUTES) == _documented(walk.doc)
+    for (method, path), rule in ROUTES.items():
+        if isinstance(rule, UserScoped):
+            await rule.check(walk)
+            continue
+        hers = await walk.send(bob, method, path, book_id=walk.home.ids["book_id"])
+        ghost = await walk.send(bob, method, path, refs=walk.home.ghost(), book_id=GHOST)
+        assert_error(hers, 404, "book_not_found")
+        assert_nothing_of_alices(walk, hers)
+        # Byte for byte what a book that does not exist gets, but for the id echoed back.
+        assert hers.json()["error"]["message"] == ghost.json()["error"]["message"]
+        assert hers.json()["error"]["details"].keys() == ghost.json()["error"]["details"].keys()
+    assert await snapshot(alice, walk.home) == before
+
+
+async def test_alices_ids_in_bobs_own_book_are_not_found_and_touch_nothing(client, alice, bob):
+    walk = await _walk(client, alice, bob)
+    before = await snapshot(alice, walk.home)
+    for (method, path), rule in ROUTES.items():
+        if not isinstance(rule, BookScoped) or rule.own is None:
+            continue
+        hers = await walk.send(bob, method, path)
+        assert_nothing_of_alices(walk, hers)
+        if isinstance(rule.own, Refused):
+            assert_error(hers, rule.own.status, rule.own.code)
+            ghost = await walk.send(bob, method, path, refs=walk.home.ghost())
+            assert_error(ghost, rule.own.status, rule.own.code)
+        else:
+            assert hers.status_code == rule.own.status, f"{method} {path}: {hers.text}"
+            if rule.own.listed_in:
+                listed = (await bob.get(rule.own.listed_in)).json()
+                made = hers.json()
+                assert any(item == made or item.get("id", ...) == made.get("id") for item in listed), made
+    assert (await bob.get(f"{API}/transactions")).json()["items"] == []
+    assert await snapshot(alice, walk.home) == before
+
+
+async def test_bobs_own_records_cannot_point_at_alices_items(client, alice, bob):
+    walk = await _walk(client, alice, bob)
+    home = walk.home.ids
+    before = await snapshot(alice, walk.home)
+    account = await _made(bob.post(f"{API}/accounts", json={"name": "Chase"}))
+    tx = {"account_id": account["id"], "date": "2026-11-05", "amount": "-10.00"}
+    mine = await _made(bob.post(f"{API}/transactions", json=tx))
+
+    for sent in (
+        {**tx, "category_id": home["child_id"]},
+        {**tx, "splits": [{"category_id": home["child_id"], "amount": "-10.00"}, {"amount": "0"}]},
+    ):
+        assert_error(await bob.post(f"{API}/transactions", json=sent), 404, "category_not_found")
+    recategorised = await bob.patch(f"{API}/transactions/{mine['id']}", json={"category_id": home["child_id"]})
+    assert_error(recategorised, 404, "category_not_found")
+    moved = await bob.patch(f"{API}/transactions/{mine['id']}", json={"account_id": home["account_id"]})
+    assert_error(moved, 404, "account_not_found")
+    bulk = await bob.post(
+        f"{API}/transactions/bulk", json={"transactions": [tx, {**tx, "account_id": home["account_id"]}]}
+    )
+    assert_error(bulk, 422, "bulk_invalid")
+    assert [(e["index"], e["code"]) for e in bulk.json()["error"]["details"]["errors"]] == [(1, "account_not_found")]
+    for source, target in ((account["id"], home["account_id"]), (home["account_id"], account["id"])):
+        moved = await bob.post(
+            f"{API}/transfers",
+            json={"from_account_id": source, "to_account_id": target, "date": "2026-11-05", "amount": "1.00"},
+        )
+        assert_error(moved, 404, "account_not_found")
+    for name in ("child_id", "category_id", "tag_id", "account_id"):
+        value = home[name]
+        name = "category_id" if name == "child_id" else name
+        found = await bob.get(f"{API}/transactions", params={name: value})
+        assert found.status_code == 200 and found.json()["items"] == [], found.text
+
+    # Names are looked up within the caller's book: reusing Alice's makes Bob his own payee and tag.
+    named = await _made(bob.post(f"{API}/transactions", json={**tx, "payee": walk.home.payee, "tags": [walk.home.tag]}))
+    assert named["payee_id"] != home["payee_id"]
+    assert [p["id"] for p in (await bob.get(f"{API}/payees")).json()] == [named["payee_id"]]
+
+    assert [t["id"] for t in (await bob.get(f"{API}/transactions")).json()["items"]] == [named["id"], mine["id"]]
+    assert await snapshot(alice, walk.home) == before
+
+
+async def _share(walk: Walk, role: str) -> None:
+    shared = await walk.alice.put(
+        f"{API}/books/{walk.home.ids['book_id']}/members", json={"email": walk.bob.email, "role": role}
+    )
+    assert shared.status_code == 200, shared.text
+
+
+def _success(walk: Walk, method: str, path: str) -> int:
+    return min(int(code) for code in walk.doc["paths"][path][method.lower()]["responses"] if code.startswith("2"))
+
+
+def _book_scoped(deletes_last: bool = False) -> list[tuple[str, str, BookScoped]]:
+    routes = [(m, p, rule) for (m, p), rule in ROUTES.items() if isinstance(rule, BookScoped)]
+    return sorted(routes, key=lambda r: r[0] == "DELETE") if deletes_last else routes
+
+
+async def test_a_viewer_of_alices_book_reads_everything_and_changes_nothing(client, alice, bob):
+    walk = await _walk(client, alice, bob)
+    await _share(walk, "viewer")
+    before = await snapshot(alice, walk.home)
+    book = walk.home.ids["book_id"]
+    for method, path, rule in _book_scoped():
+        response = await walk.send(bob, method, path, book_id=book)
+        if rule.member == "read":
+            assert response.status_code == 200, f"{method} {path}: {response.text}"
+        else:
+            assert_error(response, 403, "read_only" if rule.member == "write" else "owner_required")
+    assert (await bob.get(f"{API}/books/{book}")).json()["role"] == "viewer"
+    assert await snapshot(alice, walk.home) == before
+
+
+async def test_an_editor_of_alices_book_writes_ledger_data_but_cannot_share_it(client, alice, bob):
+    walk = await _walk(client, alice, bob)
+    await _share(walk, "editor")
+    book = walk.home.ids["book_id"]
+    members = (await alice.get(f"{API}/books/{book}/members")).json()
+    for method, path, rule in _book_scoped(deletes_last=True):
+        response = await walk.send(bob, method, path, ids=walk.home.spare, book_id=book)
+        if rule.member == "owner":
+            assert_error(response, 403, "owner_required")
+        else:
+            assert response.status_code == _success(walk, method, path), f"{method} {path}: {response.text}"
+    assert (await alice.get(f"{API}/books/{book}/members")).json() == members
+    assert (await alice.get(f"{API}/books/{book}")).json()["name"] == "Minhas finanças"
+    notes = [t["notes"] or "" for t in (await alice.get(f"{API}/transactions?limit=500")).json()["items"]]
+    assert any(n.startswith("Bob probe") for n in notes), "the editor's transactions land in Alice's book"
