@@ -53,6 +53,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 async def _principal(request: Request, session: SessionDep, settings: SettingsDep) -> auth.Principal:
     header = request.headers.get("authorization")
+    principal: auth.Principal | None
     if header:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():

@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             from fintrack.db import database_url
 
             app.state.db = Database.connect(database_url(settings), settings.DB_POOL_SIZE)
-        metrics.watch_pool(app.state.db.engine.pool.checkedout)  # type: ignore[attr-defined]
+        metrics.watch_pool(app.state.db.engine.pool.checkedout)
         log.info("started", base_url=settings.BASE_URL, env=settings.FINTRACK_ENV)
         try:
             yield

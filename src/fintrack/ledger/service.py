@@ -89,7 +89,7 @@ async def update_account(session: AsyncSession, access: BookAccess, account_id: 
     if changes.get("name") is not None:
         account.name = str(changes["name"])
     if changes.get("type") is not None:
-        account.type = AccountType(changes["type"])
+        account.type = AccountType(str(changes["type"]))
     if changes.get("archived") is not None:
         account.archived = bool(changes["archived"])
     if changes.get("opening_balance") is not None:

@@ -67,15 +67,12 @@ class _Refs:
 def _splits(parts: list[SplitIn], amount: Decimal, currency: str, refs: _Refs) -> list[dict[str, Any]]:
     if len(parts) < 2:
         raise SplitMismatch("a split needs at least two parts", field="splits")
+    amounts = [ledger.money(p.amount, currency, f"splits[{n}].amount") for n, p in enumerate(parts)]
     rows = [
-        {
-            "category_id": refs.category(p.category_id, f"splits[{n}].category_id"),
-            "amount": ledger.money(p.amount, currency, f"splits[{n}].amount"),
-            "memo": p.memo,
-        }
-        for n, p in enumerate(parts)
+        {"category_id": refs.category(p.category_id, f"splits[{n}].category_id"), "amount": a, "memo": p.memo}
+        for n, (p, a) in enumerate(zip(parts, amounts, strict=True))
     ]
-    total = sum((r["amount"] for r in rows), Decimal(0))
+    total = sum(amounts, Decimal(0))
     if total != amount:
         raise SplitMismatch(
             f"split parts sum to {format_amount(total, currency)} but the amount is {format_amount(amount, currency)}",
@@ -149,9 +146,9 @@ async def create_many(
         ids.extend((await session.scalars(statement, rows[start : start + INSERT_CHUNK])).all())
     splits_flat = [{"transaction_id": i, **s} for i, parts in zip(ids, split_rows, strict=True) for s in parts]
     tags_flat = [{"transaction_id": i, "tag_id": t} for i, tag_ids in zip(ids, tag_rows, strict=True) for t in tag_ids]
-    for table, values in ((TransactionSplit.__table__, splits_flat), (TransactionTag.__table__, tags_flat)):
+    for model, values in ((TransactionSplit, splits_flat), (TransactionTag, tags_flat)):
         for start in range(0, len(values), INSERT_CHUNK):
-            await session.execute(table.insert(), values[start : start + INSERT_CHUNK])
+            await session.execute(insert(model), values[start : start + INSERT_CHUNK])
     return ids
 
 
