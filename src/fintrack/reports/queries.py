@@ -40,11 +40,11 @@ _BY_MONTH = text(_CONVERTED.format(key="date_trunc('month', t.date)::date"))
 
 async def by_category(
     session: AsyncSession, book_id: int, base: str, date_from: dt.date, date_to: dt.date
-) -> list[Row]:  # type: ignore[type-arg]
+) -> list[Row]:
     params = {"book_id": book_id, "base": base, "date_from": date_from, "date_to": date_to}
     return list(await session.execute(_BY_CATEGORY, params))
 
 
-async def by_month(session: AsyncSession, book_id: int, base: str, date_from: dt.date, date_to: dt.date) -> list[Row]:  # type: ignore[type-arg]
+async def by_month(session: AsyncSession, book_id: int, base: str, date_from: dt.date, date_to: dt.date) -> list[Row]:
     params = {"book_id": book_id, "base": base, "date_from": date_from, "date_to": date_to}
     return list(await session.execute(_BY_MONTH, params))

@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fintrack.books.access import BookAccess
@@ -28,10 +27,8 @@ from fintrack.transactions.errors import (
     TransactionNotFound,
     TransferLegLocked,
 )
-from fintrack.transactions.models import Transaction, TransactionSplit, TransactionTag
 from fintrack.transactions.schemas import SplitIn, SplitOut, TransactionCreate, TransactionOut
 
-INSERT_CHUNK = 5000
 MAX_ERRORS_REPORTED = 100
 
 
@@ -140,15 +137,13 @@ async def create_many(
             errors=errors[:MAX_ERRORS_REPORTED],
             error_count=len(errors),
         )
-    ids: list[int] = []
-    statement = insert(Transaction).returning(Transaction.id, sort_by_parameter_order=True)
-    for start in range(0, len(rows), INSERT_CHUNK):
-        ids.extend((await session.scalars(statement, rows[start : start + INSERT_CHUNK])).all())
-    splits_flat = [{"transaction_id": i, **s} for i, parts in zip(ids, split_rows, strict=True) for s in parts]
-    tags_flat = [{"transaction_id": i, "tag_id": t} for i, tag_ids in zip(ids, tag_rows, strict=True) for t in tag_ids]
-    for model, values in ((TransactionSplit, splits_flat), (TransactionTag, tags_flat)):
-        for start in range(0, len(values), INSERT_CHUNK):
-            await session.execute(insert(model), values[start : start + INSERT_CHUNK])
+    ids = await queries.insert_transactions(session, rows)
+    await queries.insert_splits(
+        session, [{"transaction_id": i, **s} for i, parts in zip(ids, split_rows, strict=True) for s in parts]
+    )
+    await queries.insert_tags(
+        session, [{"transaction_id": i, "tag_id": t} for i, tag_ids in zip(ids, tag_rows, strict=True) for t in tag_ids]
+    )
     return ids
 
 

@@ -1,0 +1,1 @@
+"""Statement imports: formats (pure parsers), sessions (preview, commit, revert), dedupe and transfers."""

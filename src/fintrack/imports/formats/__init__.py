@@ -1,0 +1,1 @@
+"""Statement parsers: bytes in, rows and problems out. Pure: no database, no network, no clock."""
