@@ -30,7 +30,9 @@ _ENDS = (
 _LOWER_TAG = re.compile(r"</?[a-z]")
 _TRN_PART = {False: re.compile(_PARTS), True: re.compile(_PARTS, re.IGNORECASE)}
 _TRN_END = {False: re.compile(_ENDS), True: re.compile(_ENDS, re.IGNORECASE)}
-_HEAD = re.compile(rb"^[\s\x00]*(?:\xef\xbb\xbf)?[\s\x00]*(OFXHEADER|<\?xml|<\?OFX|<OFX|<OFC)", re.IGNORECASE)
+_HEAD = re.compile(rb"^[\s\x00]*(?:\xef\xbb\xbf)?[\s\x00]*(OFXHEADER|<\?OFX|<OFX|<OFC)", re.IGNORECASE)
+# An XML declaration alone says nothing (CAMT starts with one too); OFX 2.x follows it with its own PI.
+_XML_OFX = re.compile(rb"^[\s\x00]*(?:\xef\xbb\xbf)?[\s\x00]*<\?xml[^>]*\?>\s*<\?OFX", re.IGNORECASE)
 
 # Statement aggregates: each opens one account's statement. OFC nests STMTRS inside ACCTSTMT.
 STATEMENTS = {"STMTRS": None, "CCSTMTRS": "credit_card", "INVSTMTRS": "investment", "ACCTSTMT": None}
@@ -192,7 +194,7 @@ class OfxParser:
 
     def sniff(self, data: bytes, filename: str | None = None) -> float:
         by_name = filename is not None and filename.lower().endswith(EXTENSIONS)
-        if _HEAD.match(data[:4096]):
+        if _HEAD.match(data[:4096]) or _XML_OFX.match(data[:4096]):
             return 1.0
         head = data[:4096].upper()
         if b"<OFX>" in head or b"<OFC>" in head or b"<STMTTRN>" in head:
