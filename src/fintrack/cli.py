@@ -234,6 +234,60 @@ def demo(
         err.print(f"log in as [bold]{email}[/bold] with password [bold]{new_password}[/bold]")
 
 
+@app.command("import")
+def import_file(
+    file: Annotated[Path, typer.Argument(help="The statement: CSV, OFX/QFX/OFC, QIF, CAMT or MT940")],
+    account: Annotated[str, typer.Option(help="Account name in the user's default book (created if missing)")],
+    user: Annotated[str | None, typer.Option(help="Whose book (default: the only user, or the first admin)")] = None,
+    currency: Annotated[str | None, typer.Option(help="Currency of a new account [default: the book's]")] = None,
+    format: Annotated[str | None, typer.Option(help="Force the format: csv, ofx, qif, camt, mt940")] = None,
+    statement_account: Annotated[
+        str | None, typer.Option(help="Which account's statement, in multi-account files")
+    ] = None,
+    commit: Annotated[bool, typer.Option("--commit", help="Write the new rows after the preview")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table")] = False,
+    rows: Annotated[bool, typer.Option("--rows", help="Print one JSON line per source row")] = False,
+) -> None:
+    """Open an import session for FILE, print its preview summary, and commit it if asked."""
+    import json
+
+    from fintrack.imports.flows import import_from_cli
+
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise fail(f"cannot read {file}: {exc.strerror}") from None
+    settings = prepared(settings_or_exit())
+
+    async def work(session):  # type: ignore[no-untyped-def]
+        return await import_from_cli(
+            session,
+            data,
+            file.name,
+            account=account,
+            user_email=user,
+            currency=currency,
+            fmt=format,
+            statement_account=statement_account,
+            commit=commit,
+        )
+
+    summary, row_lines = run_in_transaction(settings, work)
+    if rows:
+        for line in row_lines:
+            typer.echo(json.dumps(line, ensure_ascii=False))
+    if as_json:
+        typer.echo(json.dumps(summary, ensure_ascii=False))
+    elif not rows:
+        table = Table("session", "format", "rows", "new", "duplicates", "errors", "committed")
+        table.add_row(
+            *(str(summary[k]) for k in ("session", "format", "rows", "new", "duplicates", "errors", "committed"))
+        )
+        Console().print(table)
+        for notice in summary["notices"]:
+            err.print(f"{notice['severity']}: {notice['message']}")
+
+
 def main() -> None:
     app()
 

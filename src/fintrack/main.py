@@ -17,6 +17,7 @@ from fintrack.auth.routes import router as auth_router
 from fintrack.books.routes import router as books_router
 from fintrack.db import Database
 from fintrack.errors import DomainError, error_body
+from fintrack.imports.routes import router as imports_router
 from fintrack.ledger.routes import router as ledger_router
 from fintrack.ops import metrics
 from fintrack.ops.middleware import BodyLimits, RequestContext
@@ -76,10 +77,23 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     if database is not None:
         app.state.db = database
     logs.configure(settings)
-    for router in (ops_router, auth_router, books_router, ledger_router, transactions_router, reports_router):
+    for router in (
+        ops_router,
+        auth_router,
+        books_router,
+        ledger_router,
+        transactions_router,
+        reports_router,
+        imports_router,
+    ):
         # Documented once for every route: schemathesis and API clients rely on the error shape.
         app.include_router(router, responses={"4XX": {"model": ErrorOut, "description": "The error shape"}})
-    app.add_middleware(BodyLimits, max_bytes=settings.MAX_BODY_BYTES)
+    app.add_middleware(
+        BodyLimits,
+        max_bytes=settings.MAX_BODY_BYTES,
+        raw_paths=("/api/v1/imports",),
+        raw_max_bytes=settings.IMPORT_MAX_BYTES,
+    )
     app.add_middleware(RequestContext)
     _error_handlers(app)
     return app

@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     LOG_FORMAT: Literal["json", "console", "auto"] = "auto"
     MAX_BODY_BYTES: int = Field(default=1_048_576, ge=1024)
+    IMPORT_MAX_BYTES: int = Field(default=64 * 1_048_576, ge=1024)
     DB_POOL_SIZE: int = Field(default=10, ge=1, le=200)
     SESSION_TTL_HOURS: int = Field(default=24 * 14, ge=1)
     LOGIN_MAX_FAILURES: int = Field(default=5, ge=1)

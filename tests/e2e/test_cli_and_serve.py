@@ -121,6 +121,31 @@ def test_cli_errors_are_clear(server, data_dir, tmp_path):
     assert missing.returncode == 1 and "cannot read" in missing.stderr
 
 
+def test_cli_import_previews_commits_and_refuses_garbage(server, data_dir, tmp_path):
+    import json
+
+    from tests.unit.imports.conftest import corpus
+
+    statement = corpus("ofx") / "leogregianin__Itau.ofx"
+    args = ("import", str(statement), "--account", "Itaú", "--user", "ana@example.com", "--json")
+    preview = run_cli(data_dir, *args)
+    assert preview.returncode == 0, preview.stderr
+    summary = json.loads(preview.stdout)
+    assert (summary["format"], summary["rows"], summary["new"], summary["committed"]) == ("ofx", 17, 17, 0)
+    committed = json.loads(run_cli(data_dir, *args, "--commit").stdout)
+    assert committed["committed"] == 17 and committed["status"] == "committed"
+    again = run_cli(data_dir, *args, "--rows")
+    lines = [json.loads(line) for line in again.stdout.splitlines()]
+    assert [line["status"] for line in lines[:-1]] == ["duplicate"] * 17 and lines[-1]["new"] == 0
+    garbage = tmp_path / "photo.jpg"
+    garbage.write_bytes(bytes(range(256)) * 8)
+    refused = run_cli(data_dir, "import", str(garbage), "--account", "Itaú", "--user", "ana@example.com")
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert "not a statement format" in refused.stderr
+    missing = run_cli(data_dir, "import", str(tmp_path / "nope.ofx"), "--account", "X")
+    assert missing.returncode == 1 and "cannot read" in missing.stderr
+
+
 def test_production_refuses_to_start_without_a_secret_key(tmp_path):
     result = run_cli(tmp_path, "serve", FINTRACK_ENV="production")
     assert result.returncode == 2

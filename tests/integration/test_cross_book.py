@@ -118,6 +118,11 @@ class Walk:
                 # The keys Alice used: a key store shared across users would replay her response to Bob.
                 headers["Idempotency-Key"] = f"key-{path}"
         if body is None and "requestBody" in op:
+            if "application/octet-stream" in op["requestBody"]["content"]:
+                # A statement upload: the file is the body, and it names an account through ?account_id=.
+                headers["Content-Type"] = "application/octet-stream"
+                probe = b"date,amount,payee,notes\n2026-11-06,-1.00,probe,\n"
+                return await who.client.request(method, url, params=params, headers=headers, content=probe)
             body = self.body(op, refs)
         return await who.client.request(method, url, params=params, headers=headers, json=body)
 
@@ -308,6 +313,12 @@ ROUTES: dict[tuple[str, str], BookScoped | UserScoped] = {
     ("PUT", "/api/v1/books/{book_id}/members"): BookScoped(None, "owner"),
     ("DELETE", "/api/v1/books/{book_id}/members/{user_id}"): BookScoped(None, "owner"),
     ("GET", "/api/v1/accounts"): BookScoped(Served(), "read"),
+    ("POST", "/api/v1/imports"): BookScoped(Refused("account_not_found"), "write"),
+    ("GET", "/api/v1/imports"): BookScoped(Served(), "read"),
+    ("GET", "/api/v1/imports/{import_id}"): BookScoped(Refused("import_not_found"), "read"),
+    ("GET", "/api/v1/imports/{import_id}/rows"): BookScoped(Refused("import_not_found"), "read"),
+    ("POST", "/api/v1/imports/{import_id}/commit"): BookScoped(Refused("import_not_found"), "write"),
+    ("POST", "/api/v1/imports/{import_id}/revert"): BookScoped(Refused("import_not_found"), "write"),
     ("POST", "/api/v1/accounts"): BookScoped(Served(201, listed_in="/api/v1/accounts"), "write"),
     ("GET", "/api/v1/accounts/{account_id}"): BookScoped(Refused("account_not_found"), "read"),
     ("PATCH", "/api/v1/accounts/{account_id}"): BookScoped(Refused("account_not_found"), "write"),
@@ -416,8 +427,19 @@ async def furnish(alice: Persona) -> Household:
             json={"from_account_id": other["id"], "to_account_id": account["id"], "date": "2026-11-04", "amount": "1"},
         )
     )
+    statement = f"date,amount,payee,notes\n2026-11-05,-42.00,{SECRET} feira,x\n".encode()
+    octet = {"Content-Type": "application/octet-stream"}
+
+    async def preview(name: str, **kw: Any) -> dict[str, Any]:
+        params = {"account_id": account["id"], "filename": name}
+        return await _made(alice.post(f"{API}/imports", params=params, content=statement, **kw))
+
+    imported = await preview("extrato.csv", headers={**octet, **key("/imports")["headers"]})
+    await _made(alice.post(f"{API}/imports/{imported['id']}/commit"), 200)
+    spare_import = await preview("outro.csv", headers=octet)
     ids = {
         "book_id": alice.book_id,
+        "import_id": imported["id"],
         "user_id": alice.user_id,
         "account_id": account["id"],
         "other_account_id": other["id"],
@@ -437,6 +459,7 @@ async def furnish(alice: Persona) -> Household:
         "tag_id": (await _made(alice.post(f"{API}/tags", json={"name": f"{SECRET} spare"})))["id"],
         "transaction_id": spare_transaction["id"],
         "transfer_id": spare_transfer["id"],
+        "import_id": spare_import["id"],
     }
     return Household(ids=ids, spare=spare, payee=payee["name"], tag=tag["name"])
 
@@ -458,6 +481,7 @@ async def snapshot(alice: Persona, home: Household) -> dict[str, Any]:
         "/fx-rates",
         f"/transfers/{transfer}",
         "/reports/balances",
+        "/imports",
         "/tokens",
     ):
         response = await alice.get(API + url)

@@ -94,9 +94,16 @@ class BodyLimits:
     """
 
     def __init__(
-        self, app: ASGIApp, max_bytes: int, json_prefix: str = "/api/", raw_paths: tuple[str, ...] = ()
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        json_prefix: str = "/api/",
+        raw_paths: tuple[str, ...] = (),
+        raw_max_bytes: int | None = None,
     ) -> None:
+        """raw_paths take any bytes (statement files) up to raw_max_bytes; the rest of the API takes JSON."""
         self.app, self.max_bytes, self.json_prefix, self.raw_paths = app, max_bytes, json_prefix, raw_paths
+        self.raw_max_bytes = raw_max_bytes or max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -110,14 +117,17 @@ class BodyLimits:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
+        path: str = scope["path"]
+        raw = bool(self.raw_paths) and path.startswith(self.raw_paths)
+        limit = self.raw_max_bytes if raw else self.max_bytes
         declared = headers.get(b"content-length")
         try:
             length = int(declared) if declared is not None else None
         except ValueError:
             await send_json(send, 400, error_body("bad_request", "Content-Length is not a number"))
             return
-        if length is not None and length > self.max_bytes:
-            await self._too_large(send)
+        if length is not None and length > limit:
+            await self._too_large(send, limit)
             return
         chunks, size = [], 0
         while True:
@@ -126,15 +136,14 @@ class BodyLimits:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
-                await self._too_large(send)
+            if size > limit:
+                await self._too_large(send, limit)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        path: str = scope["path"]
-        if body and path.startswith(self.json_prefix) and not path.startswith(self.raw_paths):
+        if body and path.startswith(self.json_prefix) and not raw:
             content_type = headers.get(b"content-type", b"").decode("latin-1")
             if not _JSON.match(content_type):
                 await send_json(
@@ -161,13 +170,9 @@ class BodyLimits:
 
         await self.app(scope, replay, send)
 
-    async def _too_large(self, send: Send) -> None:
+    async def _too_large(self, send: Send, limit: int) -> None:
         await send_json(
-            send,
-            413,
-            error_body(
-                "body_too_large", f"the request body exceeds {self.max_bytes} bytes", {"max_bytes": self.max_bytes}
-            ),
+            send, 413, error_body("body_too_large", f"the request body exceeds {limit} bytes", {"max_bytes": limit})
         )
 
 

@@ -44,6 +44,9 @@ class Transaction(Base):
         Index("transactions_account_date", "account_id", text("date DESC"), text("id DESC")),
         Index("transactions_book_category_date", "book_id", "category_id", text("date DESC"), text("id DESC")),
         Index("transactions_payee", "payee_id"),
+        Index(
+            "transactions_import_session", "import_session_id", postgresql_where=text("import_session_id IS NOT NULL")
+        ),
         Index("transactions_transfer", "transfer_id", postgresql_where=text("transfer_id IS NOT NULL")),
         Index("transactions_external", "account_id", "external_id", postgresql_where=text("external_id IS NOT NULL")),
         Index(

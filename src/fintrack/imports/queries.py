@@ -1,0 +1,80 @@
+"""SQL of the imports domain."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fintrack.imports.dedupe import Existing
+from fintrack.imports.models import ImportRow, ImportSession
+from fintrack.transactions.models import Transaction
+
+
+async def existing_between(session: AsyncSession, account_id: int, first: dt.date, last: dt.date) -> list[Existing]:
+    """What the account already holds over the file's dates: the candidates a row could duplicate."""
+    rows = await session.execute(
+        select(Transaction.id, Transaction.date, Transaction.amount, Transaction.description, Transaction.external_id)
+        .where(Transaction.account_id == account_id, Transaction.date >= first, Transaction.date <= last)
+        .order_by(Transaction.id)
+    )
+    return [Existing(*row) for row in rows]
+
+
+async def add_rows(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    for start in range(0, len(rows), 5000):
+        await session.execute(insert(ImportRow), rows[start : start + 5000])
+
+
+async def import_session(
+    session: AsyncSession, book_id: int, session_id: int, *, lock: bool = False
+) -> ImportSession | None:
+    query = select(ImportSession).where(ImportSession.id == session_id, ImportSession.book_id == book_id)
+    # Commit and revert lock the session row: two clicks on "commit" must not write the rows twice.
+    return await session.scalar(query.with_for_update() if lock else query)
+
+
+async def sessions(session: AsyncSession, book_id: int, limit: int) -> list[ImportSession]:
+    query = select(ImportSession).where(ImportSession.book_id == book_id).order_by(ImportSession.id.desc())
+    return list(await session.scalars(query.limit(limit)))
+
+
+async def rows(
+    session: AsyncSession, session_id: int, status: str | None, after_id: int | None, limit: int
+) -> list[ImportRow]:
+    query = select(ImportRow).where(ImportRow.session_id == session_id)
+    if status:
+        query = query.where(ImportRow.status == status)
+    if after_id:
+        query = query.where(ImportRow.id > after_id)
+    return list(await session.scalars(query.order_by(ImportRow.id).limit(limit)))
+
+
+async def new_rows(session: AsyncSession, session_id: int) -> list[ImportRow]:
+    query = select(ImportRow).where(ImportRow.session_id == session_id, ImportRow.status == "new")
+    return list(await session.scalars(query.order_by(ImportRow.id)))
+
+
+async def link_rows(session: AsyncSession, pairs: Sequence[tuple[int, int]]) -> None:
+    if pairs:
+        await session.execute(update(ImportRow), [{"id": row_id, "transaction_id": tx_id} for row_id, tx_id in pairs])
+
+
+async def committed_transactions(session: AsyncSession, book_id: int, session_id: int) -> list[tuple[int, dt.datetime]]:
+    result = await session.execute(
+        select(Transaction.id, Transaction.updated_at).where(
+            Transaction.book_id == book_id, Transaction.import_session_id == session_id
+        )
+    )
+    return [(row[0], row[1]) for row in result]
+
+
+async def delete_committed(session: AsyncSession, book_id: int, session_id: int) -> int:
+    result = await session.execute(
+        delete(Transaction).where(Transaction.book_id == book_id, Transaction.import_session_id == session_id)
+    )
+    await session.execute(update(ImportRow).where(ImportRow.session_id == session_id).values(transaction_id=None))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,134 @@
+"""HTTP routes for import sessions: upload (the file is the request body), preview rows, commit, revert."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query, Request, status
+
+from fintrack.deps import CurrentBook, CurrentPrincipal, SessionDep
+from fintrack.idempotency import IdempotencyDep
+from fintrack.imports import queries
+from fintrack.imports import service as imports
+from fintrack.imports.formats.base import Options
+from fintrack.imports.models import ImportRow, ImportSession
+from fintrack.imports.schemas import ImportOut, ImportRowOut, ImportSummary, RevertOut
+from fintrack.schemas import Page
+
+router = APIRouter(prefix="/api/v1/imports", tags=["imports"])
+ImportId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+UPLOAD = {
+    "requestBody": {
+        "required": True,
+        "description": "The statement file's bytes, as they are (CSV, OFX/QFX/OFC, QIF, CAMT or MT940).",
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
+
+def import_out(s: ImportSession) -> ImportOut:
+    return ImportOut(
+        id=s.id,
+        account_id=s.account_id,
+        filename=s.filename,
+        format=s.format,
+        encoding=s.encoding,
+        status=s.status,
+        declared_count=s.declared_count,
+        summary=ImportSummary(**s.summary),
+        notices=s.notices,
+        created_at=s.created_at,
+        committed_at=s.committed_at,
+        reverted_at=s.reverted_at,
+    )
+
+
+def row_out(r: ImportRow) -> ImportRowOut:
+    return ImportRowOut(
+        line=r.line,
+        status=r.status,
+        date=r.date,
+        amount=None if r.amount is None else f"{r.amount.normalize():f}",
+        description=r.description,
+        payee=r.payee,
+        memo=r.memo,
+        external_id=r.external_id,
+        duplicate_of=r.duplicate_of,
+        reason=r.reason,
+        score=None if r.score is None else f"{r.score:f}",
+        field=r.field,
+        transaction_id=r.transaction_id,
+    )
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra=UPLOAD,
+    summary="Upload a statement into an account and get its preview (nothing is written until commit)",
+)
+async def create_import(
+    request: Request,
+    book: CurrentBook,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    idem: IdempotencyDep,
+    account_id: Annotated[int, Query(ge=1, le=2**63 - 1)],
+    filename: Annotated[str | None, Query(max_length=255)] = None,
+    format: Annotated[Literal["csv", "ofx", "qif", "camt", "mt940"] | None, Query()] = None,
+    statement_account: Annotated[str | None, Query(max_length=100)] = None,
+    date_order: Annotated[Literal["dmy", "mdy", "ymd"] | None, Query()] = None,
+) -> ImportOut:
+    if replay := await idem.replay():
+        return replay  # type: ignore[return-value]
+    imported = await imports.preview(
+        session,
+        book,
+        account_id,
+        await request.body(),
+        user_id=principal.user.id,
+        filename=filename,
+        fmt=format,
+        statement_account=statement_account,
+        options=Options(date_order=date_order, locale=book.book.locale),
+    )
+    return await idem.save(201, import_out(imported))
+
+
+@router.get("", summary="Import sessions of the book, newest first")
+async def list_imports(
+    book: CurrentBook, session: SessionDep, limit: Annotated[int, Query(ge=1, le=200)] = 50
+) -> list[ImportOut]:
+    return [import_out(s) for s in await queries.sessions(session, book.id, limit)]
+
+
+@router.get("/{import_id}", summary="One import session and its summary")
+async def get_import(import_id: ImportId, book: CurrentBook, session: SessionDep) -> ImportOut:
+    return import_out(await imports.get(session, book, import_id))
+
+
+@router.get("/{import_id}/rows", summary="The preview, row by row: new, duplicate (of what, why) or error")
+async def import_rows(
+    import_id: ImportId,
+    book: CurrentBook,
+    session: SessionDep,
+    status: Annotated[Literal["new", "duplicate", "error"] | None, Query()] = None,
+    cursor: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="next_cursor of the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> Page[ImportRowOut]:
+    imported = await imports.get(session, book, import_id)
+    rows = await queries.rows(session, imported.id, status, cursor, limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page[ImportRowOut](items=[row_out(r) for r in rows], next_cursor=str(rows[-1].id) if more else None)
+
+
+@router.post("/{import_id}/commit", summary="Write the rows the preview marked new, atomically; twice is a no-op")
+async def commit_import(import_id: ImportId, book: CurrentBook, session: SessionDep) -> ImportOut:
+    return import_out(await imports.commit(session, book, import_id))
+
+
+@router.post("/{import_id}/revert", summary="Remove every transaction the import added, in one action")
+async def revert_import(import_id: ImportId, book: CurrentBook, session: SessionDep) -> RevertOut:
+    imported, removed, edited = await imports.revert(session, book, import_id)
+    return RevertOut(session=import_out(imported), removed=removed, edited_since_commit=edited)

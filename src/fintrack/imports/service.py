@@ -1,0 +1,211 @@
+"""Import sessions: upload and preview, commit exactly what the preview showed, revert in one action."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fintrack.books.access import BookAccess
+from fintrack.imports import dedupe, queries
+from fintrack.imports.errors import ChooseStatement, ImportNotFound, NotCommitted, SessionReverted
+from fintrack.imports.formats import detect
+from fintrack.imports.formats.base import Options, ParseResult, Row, UnreadableFile
+from fintrack.imports.models import ImportSession
+from fintrack.ledger import service as ledger
+from fintrack.ledger.models import Account
+from fintrack.money import MoneyError, check_amount, format_amount
+from fintrack.ops.metrics import IMPORT_SESSIONS
+from fintrack.transactions import service as transactions
+from fintrack.transactions.schemas import TransactionCreate
+
+FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2199, 12, 31)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _clip(text: str | None, size: int) -> str | None:
+    text = (text or "").strip()
+    return text[:size] or None
+
+
+def _checked(row: Row, account: Account) -> tuple[dict[str, Any], tuple[str, str] | None]:
+    """The row as it will be written, or the (field, message) that stops it being written."""
+    values = {
+        "line": row.line,
+        "date": row.date,
+        "amount": row.amount,
+        "description": _clip(row.description, 2000) or "",
+        "payee": _clip(row.payee, 200),
+        "memo": _clip(row.memo, 2000),
+        "external_id": _clip(row.external_id, 255),
+    }
+    if row.currency and row.currency != account.currency:
+        return values, ("currency", f"the row is in {row.currency}, the account in {account.currency}")
+    if not FIRST_DAY <= row.date <= LAST_DAY:
+        return values, ("date", f"{row.date.isoformat()} is outside 1900-2199")
+    try:
+        values["amount"] = check_amount(row.amount, account.currency)
+    except MoneyError as exc:
+        return values, ("amount", str(exc))
+    return values, None
+
+
+def _rows_for(result: ParseResult, statement_account: str | None) -> list[Row]:
+    refs = sorted({r.account for r in result.rows if r.account})
+    if statement_account is not None:
+        return [r for r in result.rows if r.account == statement_account]
+    if len(refs) > 1:
+        raise ChooseStatement(field="statement_account", accounts=refs)
+    return result.rows
+
+
+async def preview(
+    session: AsyncSession,
+    access: BookAccess,
+    account_id: int,
+    data: bytes,
+    *,
+    user_id: int,
+    filename: str | None = None,
+    fmt: str | None = None,
+    statement_account: str | None = None,
+    options: Options | None = None,
+) -> ImportSession:
+    """Parse the file and explain every source row (new, duplicate of which transaction and why, or error)."""
+    access.require_write()
+    account = await ledger.get_account(session, access, account_id)
+    try:
+        result = detect.parse(data, filename, fmt, options or Options(locale=access.book.locale))
+    except UnreadableFile:
+        IMPORT_SESSIONS.labels(fmt or "unknown", "failed").inc()
+        raise
+    checked = [_checked(r, account) for r in _rows_for(result, statement_account)]
+    good = [v for v, problem in checked if problem is None]
+    existing = []
+    if good:
+        first, last = min(v["date"] for v in good), max(v["date"] for v in good)
+        existing = await queries.existing_between(session, account.id, first, last)
+    matches = iter(
+        dedupe.classify([(v["date"], v["amount"], v["description"], v["external_id"]) for v in good], existing)
+    )
+    stored: list[dict[str, Any]] = []
+    for values, problem in checked:
+        if problem is not None:
+            stored.append({**values, "status": "error", "field": problem[0], "reason": problem[1]})
+            continue
+        match = next(matches)
+        if match is None:
+            stored.append({**values, "status": "new"})
+        else:
+            stored.append(
+                {
+                    **values,
+                    "status": "duplicate",
+                    "duplicate_of": match.transaction_id,
+                    "reason": match.reason,
+                    "score": match.score,
+                }
+            )
+    for problem in result.problems:
+        if problem.line is not None and problem.severity == "error":
+            stored.append({"line": problem.line, "status": "error", "field": problem.field, "reason": problem.message})
+    stored.sort(key=lambda r: r["line"] or 0)
+    notices = [
+        {"line": p.line, "severity": p.severity, "field": p.field, "message": p.message}
+        for p in result.problems
+        if p.line is None or p.severity != "error"
+    ] + [{"line": None, "severity": "question", "field": None, "message": q} for q in result.questions]
+    counts = {status: sum(1 for r in stored if r["status"] == status) for status in ("new", "duplicate", "error")}
+    imported = ImportSession(
+        book_id=access.id,
+        account_id=account.id,
+        user_id=user_id,
+        filename=filename,
+        format=result.format,
+        encoding=result.encoding,
+        file_sha256=hashlib.sha256(data).hexdigest(),
+        status="previewed",
+        declared_count=result.declared_count,
+        notices=notices,
+        summary={
+            "rows": len(stored),
+            "new": counts["new"],
+            "duplicates": counts["duplicate"],
+            "errors": counts["error"],
+            "committed": 0,
+        },
+    )
+    session.add(imported)
+    await session.flush()
+    await queries.add_rows(session, [{"session_id": imported.id, **r} for r in stored])
+    IMPORT_SESSIONS.labels(result.format, "previewed").inc()
+    return imported
+
+
+async def get(session: AsyncSession, access: BookAccess, session_id: int, *, lock: bool = False) -> ImportSession:
+    found = await queries.import_session(session, access.id, session_id, lock=lock)
+    if found is None:
+        raise ImportNotFound(import_id=session_id)
+    return found
+
+
+async def commit(session: AsyncSession, access: BookAccess, session_id: int) -> ImportSession:
+    """Write the rows the preview marked new, all in the request's one transaction. Twice is a no-op."""
+    access.require_write()
+    imported = await get(session, access, session_id, lock=True)
+    if imported.status == "committed":
+        return imported
+    if imported.status == "reverted":
+        raise SessionReverted(import_id=session_id)
+    account = await ledger.get_account(session, access, imported.account_id)
+    # New rows always carry a date and an amount (the preview checked them); the filter only informs the types.
+    rows = [r for r in await queries.new_rows(session, imported.id) if r.date is not None and r.amount is not None]
+    items = [
+        TransactionCreate(
+            account_id=account.id,
+            date=r.date,
+            amount=format_amount(r.amount, account.currency),
+            description=r.description or "",
+            payee=r.payee,
+            memo=r.memo,
+            external_id=r.external_id,
+        )
+        for r in rows
+        if r.date is not None and r.amount is not None
+    ]
+    assert len(items) == len(rows)
+    ids = (
+        await transactions.create_many(
+            session, access, items, import_session_id=imported.id, source_lines=[r.line or 0 for r in rows]
+        )
+        if items
+        else []
+    )
+    await queries.link_rows(session, [(r.id, i) for r, i in zip(rows, ids, strict=True)])
+    imported.status, imported.committed_at = "committed", _now()
+    imported.summary = {**imported.summary, "committed": len(ids)}
+    await session.flush()
+    IMPORT_SESSIONS.labels(imported.format, "committed").inc()
+    return imported
+
+
+async def revert(session: AsyncSession, access: BookAccess, session_id: int) -> tuple[ImportSession, int, list[int]]:
+    """Remove everything the session added, also rows edited since, which are reported."""
+    access.require_write()
+    imported = await get(session, access, session_id, lock=True)
+    if imported.status == "reverted":
+        return imported, 0, []
+    if imported.status != "committed" or imported.committed_at is None:
+        raise NotCommitted(import_id=session_id)
+    written = await queries.committed_transactions(session, access.id, imported.id)
+    edited = sorted(i for i, updated in written if updated > imported.committed_at)
+    removed = await queries.delete_committed(session, access.id, imported.id)
+    imported.status, imported.reverted_at = "reverted", _now()
+    await session.flush()
+    IMPORT_SESSIONS.labels(imported.format, "reverted").inc()
+    return imported, removed, edited

@@ -1,0 +1,108 @@
+"""Import sessions: preview explains every row, commit writes exactly that, re-import adds nothing, revert undoes."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.unit.imports.conftest import corpus
+
+OCTET = {"Content-Type": "application/octet-stream"}
+
+
+@pytest.fixture
+async def checking(alice):
+    return (await alice.post("/api/v1/accounts", json={"name": "Banco do Brasil"})).json()
+
+
+async def upload(persona, account, data, **params):
+    response = await persona.post(
+        "/api/v1/imports", params={"account_id": account["id"], **params}, content=data, headers=OCTET
+    )
+    return response
+
+
+async def test_preview_commit_reimport_revert(alice, checking):
+    data = (corpus("ofx") / "leogregianin__BancodoBrasil.ofx").read_bytes()
+    preview = await upload(alice, checking, data, filename="extrato.ofx")
+    assert preview.status_code == 201, preview.text
+    body = preview.json()
+    assert (body["format"], body["status"], body["declared_count"]) == ("ofx", "previewed", 7)
+    assert body["summary"] == {"rows": 7, "new": 7, "duplicates": 0, "errors": 0, "committed": 0}
+    assert (await alice.get("/api/v1/transactions")).json()["items"] == [], "a preview writes nothing"
+
+    rows = (await alice.get(f"/api/v1/imports/{body['id']}/rows")).json()["items"]
+    assert [r["status"] for r in rows] == ["new"] * 7
+    assert any("Cobrança" in (r["description"] or "") for r in rows), "cp1252 accents decoded"
+
+    committed = (await alice.post(f"/api/v1/imports/{body['id']}/commit")).json()
+    assert committed["status"] == "committed" and committed["summary"]["committed"] == 7
+    again = (await alice.post(f"/api/v1/imports/{body['id']}/commit")).json()
+    assert again["summary"]["committed"] == 7, "committing twice is a no-op"
+    listed = (await alice.get("/api/v1/transactions", params={"limit": 50})).json()["items"]
+    assert len(listed) == 7 and all(t["import_session_id"] == body["id"] for t in listed)
+    assert (await alice.get(f"/api/v1/accounts/{checking['id']}")).json()["balance"] == "-10.00"
+
+    second = (await upload(alice, checking, data)).json()
+    assert second["summary"]["new"] == 0 and second["summary"]["duplicates"] == 7
+    dup_rows = (await alice.get(f"/api/v1/imports/{second['id']}/rows")).json()["items"]
+    assert {r["duplicate_of"] for r in dup_rows} == {t["id"] for t in listed}
+    assert all(r["reason"].startswith("same bank id") for r in dup_rows)
+
+    edited = listed[0]["id"]
+    await alice.patch(f"/api/v1/transactions/{edited}", json={"notes": "conferido"})
+    reverted = (await alice.post(f"/api/v1/imports/{body['id']}/revert")).json()
+    assert reverted["removed"] == 7 and reverted["edited_since_commit"] == [edited]
+    assert (await alice.get("/api/v1/transactions")).json()["items"] == []
+    assert (await alice.get(f"/api/v1/accounts/{checking['id']}")).json()["balance"] == "0.00"
+    refused = await alice.post(f"/api/v1/imports/{body['id']}/commit")
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "import_reverted"
+
+
+async def test_identical_rows_stay_as_many_and_overlaps_add_only_new_ones(alice, checking):
+    header = "Data,Valor,Identificador,Descrição\n"
+    coffees = "".join("01/11/2026,-5.50,,CAFÉ DO PONTO\n" for _ in range(3))
+    first = (await upload(alice, checking, (header + coffees).encode(), filename="a.csv")).json()
+    assert first["summary"]["new"] == 3
+    await alice.post(f"/api/v1/imports/{first['id']}/commit")
+    overlap = header + coffees + "01/11/2026,-5.50,,CAFE DO PONTO\n" + "02/11/2026,-20.00,,PADARIA\n"
+    second = (await upload(alice, checking, overlap.encode(), filename="b.csv")).json()
+    assert (second["summary"]["new"], second["summary"]["duplicates"]) == (2, 3)
+
+
+async def test_bad_rows_are_explained_with_their_line(alice, checking):
+    data = (corpus("ofx") / "jseutter__fail_nice-decimal_error.ofx").read_bytes()
+    body = (await upload(alice, checking, data)).json()
+    assert body["summary"]["errors"] >= 1 and body["summary"]["new"] == 0
+    error = (await alice.get(f"/api/v1/imports/{body['id']}/rows", params={"status": "error"})).json()["items"][0]
+    assert error["line"] and error["reason"]
+
+
+async def test_other_currency_rows_are_errors_not_silent(alice):
+    usd = (await alice.post("/api/v1/accounts", json={"name": "Card", "currency": "EUR"})).json()
+    data = (corpus("ofx") / "leogregianin__creditcard.ofx").read_bytes()
+    body = (await upload(alice, usd, data)).json()
+    rows = (await alice.get(f"/api/v1/imports/{body['id']}/rows")).json()["items"]
+    assert {r["field"] for r in rows} == {"currency"}
+
+
+async def test_unreadable_files_and_multi_account_files_get_clear_errors(alice, checking):
+    empty = await upload(alice, checking, b"")
+    assert empty.status_code == 422 and empty.json()["error"]["code"] == "unreadable_file"
+    garbage = await upload(alice, checking, bytes(range(256)) * 10)
+    assert garbage.status_code == 422
+    multi = (corpus("ofx") / "beancount__example.qbo").read_bytes()
+    choose = await upload(alice, checking, multi)
+    assert choose.status_code == 422 and choose.json()["error"]["code"] == "choose_statement"
+    picked = await upload(alice, checking, multi, statement_account=choose.json()["error"]["details"]["accounts"][0])
+    assert picked.status_code == 201, picked.text
+    assert (await alice.get("/api/v1/imports")).json()[0]["id"] == picked.json()["id"]
+
+
+async def test_another_books_import_is_not_found(alice, bob, checking):
+    data = (corpus("csv") / "actualbudget__data-payee-memo.csv").read_bytes()
+    body = (await upload(alice, checking, data)).json()
+    for path in (f"/api/v1/imports/{body['id']}", f"/api/v1/imports/{body['id']}/rows"):
+        assert (await bob.get(path)).status_code == 404
+    assert (await bob.post(f"/api/v1/imports/{body['id']}/commit")).status_code == 404
+    into_hers = await upload(bob, checking, data)
+    assert into_hers.status_code == 404 and into_hers.json()["error"]["code"] == "account_not_found"
