@@ -9,8 +9,10 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 
+@lru_cache(maxsize=65536)  # bank descriptions repeat (the same shop, the same salary): fold each once
 def normalize(text: str | None) -> str:
     """Accents, case and spacing do not make two bank lines different."""
     decomposed = unicodedata.normalize("NFKD", text or "")

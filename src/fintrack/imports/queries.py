@@ -6,9 +6,10 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fintrack.db import copy_rows
 from fintrack.imports.dedupe import Existing
 from fintrack.imports.models import ImportRow, ImportSession
 from fintrack.transactions.models import Transaction
@@ -24,9 +25,25 @@ async def existing_between(session: AsyncSession, account_id: int, first: dt.dat
     return [Existing(*row) for row in rows]
 
 
+ROW_COLUMNS = (
+    "session_id",
+    "line",
+    "status",
+    "date",
+    "amount",
+    "description",
+    "payee",
+    "memo",
+    "external_id",
+    "duplicate_of",
+    "reason",
+    "score",
+    "field",
+)
+
+
 async def add_rows(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    for start in range(0, len(rows), 5000):
-        await session.execute(insert(ImportRow), rows[start : start + 5000])
+    await copy_rows(session, "import_rows", ROW_COLUMNS, (tuple(r.get(c) for c in ROW_COLUMNS) for r in rows))
 
 
 async def import_session(
@@ -58,9 +75,16 @@ async def new_rows(session: AsyncSession, session_id: int) -> list[ImportRow]:
     return list(await session.scalars(query.order_by(ImportRow.id)))
 
 
+# One statement for any number of rows: an UPDATE per row would cost more than writing the transactions.
+_LINK = text(
+    "UPDATE import_rows r SET transaction_id = p.tx FROM unnest(CAST(:rows AS bigint[]), CAST(:txs AS bigint[])) "
+    "AS p(row_id, tx) WHERE r.id = p.row_id"
+)
+
+
 async def link_rows(session: AsyncSession, pairs: Sequence[tuple[int, int]]) -> None:
     if pairs:
-        await session.execute(update(ImportRow), [{"id": row_id, "transaction_id": tx_id} for row_id, tx_id in pairs])
+        await session.execute(_LINK, {"rows": [p[0] for p in pairs], "txs": [p[1] for p in pairs]})
 
 
 async def committed_transactions(session: AsyncSession, book_id: int, session_id: int) -> list[tuple[int, dt.datetime]]:

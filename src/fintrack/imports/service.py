@@ -16,10 +16,9 @@ from fintrack.imports.formats.base import Options, ParseResult, Row, UnreadableF
 from fintrack.imports.models import ImportSession
 from fintrack.ledger import service as ledger
 from fintrack.ledger.models import Account
-from fintrack.money import MoneyError, check_amount, format_amount
+from fintrack.money import MoneyError, check_amount
 from fintrack.ops.metrics import IMPORT_SESSIONS
 from fintrack.transactions import service as transactions
-from fintrack.transactions.schemas import TransactionCreate
 
 FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2199, 12, 31)
 
@@ -111,9 +110,9 @@ async def preview(
                     "score": match.score,
                 }
             )
-    for problem in result.problems:
-        if problem.line is not None and problem.severity == "error":
-            stored.append({"line": problem.line, "status": "error", "field": problem.field, "reason": problem.message})
+    for issue in result.problems:
+        if issue.line is not None and issue.severity == "error":
+            stored.append({"line": issue.line, "status": "error", "field": issue.field, "reason": issue.message})
     stored.sort(key=lambda r: r["line"] or 0)
     notices = [
         {"line": p.line, "severity": p.severity, "field": p.field, "message": p.message}
@@ -163,28 +162,24 @@ async def commit(session: AsyncSession, access: BookAccess, session_id: int) -> 
     if imported.status == "reverted":
         raise SessionReverted(import_id=session_id)
     account = await ledger.get_account(session, access, imported.account_id)
-    # New rows always carry a date and an amount (the preview checked them); the filter only informs the types.
-    rows = [r for r in await queries.new_rows(session, imported.id) if r.date is not None and r.amount is not None]
-    items = [
-        TransactionCreate(
-            account_id=account.id,
-            date=r.date,
-            amount=format_amount(r.amount, account.currency),
-            description=r.description or "",
-            payee=r.payee,
-            memo=r.memo,
-            external_id=r.external_id,
-        )
-        for r in rows
-        if r.date is not None and r.amount is not None
-    ]
-    assert len(items) == len(rows)
-    ids = (
-        await transactions.create_many(
-            session, access, items, import_session_id=imported.id, source_lines=[r.line or 0 for r in rows]
-        )
-        if items
-        else []
+    rows = await queries.new_rows(session, imported.id)
+    ids = await transactions.insert_checked(
+        session,
+        access,
+        account,
+        [
+            {
+                "date": r.date,
+                "amount": r.amount,
+                "description": r.description,
+                "payee": r.payee,
+                "memo": r.memo,
+                "external_id": r.external_id,
+                "line": r.line,
+            }
+            for r in rows
+        ],
+        import_session_id=imported.id,
     )
     await queries.link_rows(session, [(r.id, i) for r, i in zip(rows, ids, strict=True)])
     imported.status, imported.committed_at = "committed", _now()

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from psycopg import sql
 from sqlalchemy import (
     ColumnElement,
     Row,
@@ -29,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from fintrack.db import copy_rows
 from fintrack.ledger.models import Category, Payee, Tag
 from fintrack.transactions.models import Transaction, TransactionSplit, TransactionTag, Transfer
 
@@ -303,29 +303,17 @@ async def insert_transactions(session: AsyncSession, rows: Sequence[Mapping[str,
     values = (
         (i, *(row.get(c, _DEFAULTS.get(c)) for c in TRANSACTION_COLUMNS)) for i, row in zip(ids, rows, strict=True)
     )
-    await _copy(session, "transactions", ("id", *TRANSACTION_COLUMNS), values)
+    await copy_rows(session, "transactions", ("id", *TRANSACTION_COLUMNS), values)
     return ids
 
 
 async def insert_splits(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
     if rows:
-        await _copy(
+        await copy_rows(
             session, "transaction_splits", SPLIT_COLUMNS, (tuple(r.get(c) for c in SPLIT_COLUMNS) for r in rows)
         )
 
 
 async def insert_tags(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
     if rows:
-        await _copy(session, "transaction_tags", TAG_COLUMNS, ((r["transaction_id"], r["tag_id"]) for r in rows))
-
-
-async def _copy(session: AsyncSession, table: str, columns: Sequence[str], values: Iterable[tuple[Any, ...]]) -> None:
-    """COPY FROM STDIN on the session's own connection, so it joins the session's transaction."""
-    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
-    )
-    connection = (await (await session.connection()).get_raw_connection()).driver_connection
-    assert connection is not None, "the session's connection is open"
-    async with connection.cursor() as cursor, cursor.copy(statement) as copy:
-        for value in values:
-            await copy.write_row(value)
+        await copy_rows(session, "transaction_tags", TAG_COLUMNS, ((r["transaction_id"], r["tag_id"]) for r in rows))
