@@ -120,7 +120,7 @@ def serve(data_dir: Path, log: Path, database_url: str | None) -> Iterator[tuple
     port = free_port()
     started = time.perf_counter()
     with log.open("ab") as out:
-        proc = subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
+        proc = subprocess.Popen(
             [str(Path(sys.executable).parent / "fintrack"), "serve"],
             env=fintrack_env(data_dir, port, database_url),
             stdout=out,
