@@ -98,3 +98,22 @@ class Parser(Protocol):
 
     def parse(self, data: bytes, options: Options) -> ParseResult:
         """Never raises for a bad row (it becomes a Problem); raises UnreadableFile for a file it cannot read."""
+
+
+def decode_text(data: bytes, options: Options) -> tuple[str, str]:
+    """The text and the encoding used: the user's choice, else strict UTF-8, else cp1252, else latin-1.
+
+    Strict UTF-8 is the only reliable test (cp1252 and latin-1 decode anything), so it goes first; text formats
+    without a declared charset (QIF, MT940) come from banks as UTF-8 or a Windows code page.
+    """
+    if options.encoding:
+        try:
+            return data.decode(options.encoding), options.encoding
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise UnreadableFile(f"the file cannot be decoded as {options.encoding}: {exc}") from exc
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return data.decode(encoding), "utf-8" if encoding == "utf-8-sig" else encoding
+        except UnicodeDecodeError:
+            continue
+    return data.decode("latin-1"), "latin-1"

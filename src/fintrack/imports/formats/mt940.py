@@ -8,7 +8,15 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from fintrack.imports.formats.base import Options, ParseResult, Problem, Row, StatementAccount, UnreadableFile
+from fintrack.imports.formats.base import (
+    Options,
+    ParseResult,
+    Problem,
+    Row,
+    StatementAccount,
+    UnreadableFile,
+    decode_text,
+)
 from fintrack.imports.formats.mt940_details import Details, parse_details
 
 # Only the tags MT940/MT942 define: a wrapped :86: line that happens to start with ":12:" or ":26:" is text.
@@ -39,22 +47,6 @@ class _Field:
     tag: str
     line: int
     lines: list[str]
-
-
-def decode(data: bytes, options: Options) -> tuple[str, str]:
-    if options.encoding:
-        try:
-            return data.decode(options.encoding), options.encoding
-        except (UnicodeDecodeError, LookupError) as exc:
-            raise UnreadableFile(f"the file cannot be decoded as {options.encoding}: {exc}") from exc
-    # SWIFT's own charset is ASCII, but banks export UTF-8 or a Windows code page; UTF-8 decoding strictly
-    # is the only reliable test, so it goes first.
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            return data.decode(encoding), "utf-8" if encoding == "utf-8-sig" else encoding
-        except UnicodeDecodeError:
-            continue
-    return data.decode("latin-1"), "latin-1"
 
 
 def _fields(text: str) -> list[_Field]:
@@ -109,7 +101,7 @@ class Mt940Parser:
     def parse(self, data: bytes, options: Options) -> ParseResult:
         if not data.strip():
             raise UnreadableFile("the MT940 file is empty")
-        text, encoding = decode(data, options)
+        text, encoding = decode_text(data, options)
         fields = _fields(text)
         if not any(f.tag in ("20", "61") for f in fields):
             raise UnreadableFile("not an MT940 statement: no :20: or :61: field found")

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from fintrack.imports.formats.base import Options, ParseResult, Problem, Row, Split, UnreadableFile
+from fintrack.imports.formats.base import Options, ParseResult, Problem, Row, Split, UnreadableFile, decode_text
 
 # Sections whose records are transactions; everything else (Cat, Class, Security, Memorized, Prices...)
 # is a list the user keeps in Quicken, not money that moved.
@@ -30,20 +30,6 @@ class _Record:
     terminated: bool = True
 
 
-def decode(data: bytes, options: Options) -> tuple[str, str]:
-    if options.encoding:
-        try:
-            return data.decode(options.encoding), options.encoding
-        except (UnicodeDecodeError, LookupError) as exc:
-            raise UnreadableFile(f"the file cannot be decoded as {options.encoding}: {exc}") from exc
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            return data.decode(encoding), "utf-8" if encoding == "utf-8-sig" else encoding
-        except UnicodeDecodeError:
-            continue
-    return data.decode("latin-1"), "latin-1"
-
-
 def _lines(text: str) -> list[str]:
     # str.splitlines would also split on form feeds and U+2028, shifting every later line number.
     return re.split(r"\r\n|\r|\n", text)
@@ -64,7 +50,7 @@ class QifParser:
     def parse(self, data: bytes, options: Options) -> ParseResult:
         if not data.strip():
             raise UnreadableFile("the QIF file is empty")
-        text, encoding = decode(data, options)
+        text, encoding = decode_text(data, options)
         records = _split_records(_lines(text))
         result = ParseResult(format=self.name, encoding=encoding)
         transactions = [r for r in records if r.section in TRANSACTION_SECTIONS and r.fields]
