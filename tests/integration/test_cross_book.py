@@ -317,6 +317,7 @@ ROUTES: dict[tuple[str, str], BookScoped | UserScoped] = {
     ("GET", "/api/v1/imports"): BookScoped(Served(), "read"),
     ("GET", "/api/v1/imports/{import_id}"): BookScoped(Refused("import_not_found"), "read"),
     ("GET", "/api/v1/imports/{import_id}/rows"): BookScoped(Refused("import_not_found"), "read"),
+    ("PUT", "/api/v1/imports/{import_id}/rows/{row_id}/decision"): BookScoped(Refused("import_not_found"), "write"),
     ("POST", "/api/v1/imports/{import_id}/commit"): BookScoped(Refused("import_not_found"), "write"),
     ("POST", "/api/v1/imports/{import_id}/revert"): BookScoped(Refused("import_not_found"), "write"),
     ("POST", "/api/v1/accounts"): BookScoped(Served(201, listed_in="/api/v1/accounts"), "write"),
@@ -437,9 +438,12 @@ async def furnish(alice: Persona) -> Household:
     imported = await preview("extrato.csv", headers={**octet, **key("/imports")["headers"]})
     await _made(alice.post(f"{API}/imports/{imported['id']}/commit"), 200)
     spare_import = await preview("outro.csv", headers=octet)
+    first_row = (await alice.get(f"{API}/imports/{imported['id']}/rows")).json()["items"][0]["id"]
+    spare_row = (await alice.get(f"{API}/imports/{spare_import['id']}/rows")).json()["items"][0]["id"]
     ids = {
         "book_id": alice.book_id,
         "import_id": imported["id"],
+        "row_id": first_row,
         "user_id": alice.user_id,
         "account_id": account["id"],
         "other_account_id": other["id"],
@@ -460,6 +464,7 @@ async def furnish(alice: Persona) -> Household:
         "transaction_id": spare_transaction["id"],
         "transfer_id": spare_transfer["id"],
         "import_id": spare_import["id"],
+        "row_id": spare_row,
     }
     return Household(ids=ids, spare=spare, payee=payee["name"], tag=tag["name"])
 

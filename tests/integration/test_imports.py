@@ -27,7 +27,7 @@ async def test_preview_commit_reimport_revert(alice, checking):
     assert preview.status_code == 201, preview.text
     body = preview.json()
     assert (body["format"], body["status"], body["declared_count"]) == ("ofx", "previewed", 7)
-    assert body["summary"] == {"rows": 7, "new": 7, "duplicates": 0, "errors": 0, "committed": 0}
+    assert body["summary"] == {"rows": 7, "new": 7, "duplicates": 0, "deleted": 0, "errors": 0, "committed": 0}
     assert (await alice.get("/api/v1/transactions")).json()["items"] == [], "a preview writes nothing"
 
     rows = (await alice.get(f"/api/v1/imports/{body['id']}/rows")).json()["items"]
@@ -106,3 +106,43 @@ async def test_another_books_import_is_not_found(alice, bob, checking):
     assert (await bob.post(f"/api/v1/imports/{body['id']}/commit")).status_code == 404
     into_hers = await upload(bob, checking, data)
     assert into_hers.status_code == 404 and into_hers.json()["error"]["code"] == "account_not_found"
+
+
+async def test_deleted_transactions_are_not_brought_back_unless_asked(alice, checking):
+    data = (corpus("csv") / "actualbudget__data-payee-memo.csv").read_bytes()
+    first = (await upload(alice, checking, data)).json()
+    await alice.post(f"/api/v1/imports/{first['id']}/commit")
+    gone = (await alice.get("/api/v1/transactions")).json()["items"][0]
+    assert (await alice.delete(f"/api/v1/transactions/{gone['id']}")).status_code == 204
+    again = (await upload(alice, checking, data)).json()
+    assert (again["summary"]["new"], again["summary"]["duplicates"], again["summary"]["deleted"]) == (0, 3, 1)
+    deleted = (await alice.get(f"/api/v1/imports/{again['id']}/rows", params={"status": "deleted"})).json()["items"]
+    assert deleted[0]["reason"].startswith("you deleted this transaction")
+    decided = await alice.put(
+        f"/api/v1/imports/{again['id']}/rows/{deleted[0]['id']}/decision", json={"decision": "import"}
+    )
+    assert decided.status_code == 200 and decided.json()["decision"] == "import"
+    assert (await alice.post(f"/api/v1/imports/{again['id']}/commit")).json()["summary"]["committed"] == 1
+    assert len((await alice.get("/api/v1/transactions")).json()["items"]) == 4
+
+
+async def test_not_a_duplicate_is_remembered_and_skip_is_obeyed(alice, checking):
+    data = b"Data,Valor,Identificador,Descri\xc3\xa7\xc3\xa3o\n01/11/2026,-5.50,,PADARIA\n02/11/2026,-9.00,,BANCA\n"
+    first = (await upload(alice, checking, data)).json()
+    await alice.post(f"/api/v1/imports/{first['id']}/commit")
+    second = (await upload(alice, checking, data + b"03/11/2026,-1.00,,NOVO\n")).json()
+    rows = (await alice.get(f"/api/v1/imports/{second['id']}/rows")).json()["items"]
+    duplicate, new = rows[0], rows[2]
+    path = f"/api/v1/imports/{second['id']}/rows"
+    await alice.put(f"{path}/{duplicate['id']}/decision", json={"decision": "import"})
+    await alice.put(f"{path}/{new['id']}/decision", json={"decision": "skip"})
+    committed = (await alice.post(f"/api/v1/imports/{second['id']}/commit")).json()
+    assert committed["summary"]["committed"] == 1
+    descriptions = sorted(t["description"] for t in (await alice.get("/api/v1/transactions")).json()["items"])
+    assert descriptions == ["BANCA", "PADARIA", "PADARIA"]
+    late = await alice.put(f"{path}/{new['id']}/decision", json={"decision": "import"})
+    assert late.status_code == 409 and late.json()["error"]["code"] == "import_decided"
+    third = (await upload(alice, checking, data)).json()
+    assert third["summary"]["new"] == 0, "each file row finds a twin; the refused pairing is not offered again"
+    third_rows = (await alice.get(f"/api/v1/imports/{third['id']}/rows")).json()["items"]
+    assert third_rows[0]["duplicate_of"] != duplicate["duplicate_of"]

@@ -49,9 +49,10 @@ class Existing:
 
 @dataclass(frozen=True)
 class Match:
-    transaction_id: int
+    transaction_id: int | None  # None when the match is a deleted transaction's tombstone
     reason: str
     score: Decimal
+    kind: str = "duplicate"  # duplicate | deleted
 
 
 def matcher(existing: Sequence[Existing]) -> tuple[dict[tuple[str, int], int], dict[tuple[str, int], int]]:
@@ -67,24 +68,61 @@ def matcher(existing: Sequence[Existing]) -> tuple[dict[tuple[str, int], int], d
     return by_external, by_print
 
 
+def _lookup(
+    row: tuple[dt.date, Decimal, str | None, str | None],
+    en: int,
+    fp: str,
+    fn: int,
+    by_external: dict[tuple[str, int], int],
+    by_print: dict[tuple[str, int], int],
+) -> tuple[int, str, str] | None:
+    if row[3] and (row[3], en) in by_external:
+        return by_external[(row[3], en)], f"same bank id {row[3]}", "1.000"
+    if (fp, fn) in by_print:
+        return by_print[(fp, fn)], "same date, amount and description", "0.990"
+    return None
+
+
 def classify(
-    rows: Sequence[tuple[dt.date, Decimal, str | None, str | None]], existing: Sequence[Existing]
-) -> list[Match | None]:
-    """For each (date, amount, description, external_id), the transaction it duplicates, or None if new.
+    rows: Sequence[tuple[dt.date, Decimal, str | None, str | None]],
+    existing: Sequence[Existing],
+    tombstones: Sequence[Existing] = (),
+    not_duplicates: frozenset[tuple[str, int]] = frozenset(),
+) -> list[tuple[Match | None, str]]:
+    """For each (date, amount, description, external_id): what it duplicates (or None if new), and its row key.
 
     Both keys carry an occurrence index, so re-importing a file adds nothing, an overlapping statement adds only
-    its new rows, and repeated identical rows in one file stay as many rows as the bank listed.
+    its new rows, and repeated identical rows in one file stay as many rows as the bank listed. A row the user
+    said is not a duplicate of a transaction is never matched to it again; a row matching only a transaction
+    the user deleted is reported as deleted, so an import does not bring it back unasked.
     """
     by_external, by_print = matcher(existing)
+    dead_external, dead_print = matcher(tombstones)
+    # When the user refused a pairing, another transaction with the same fingerprint may still be this row's twin
+    # (typically the very one that decision imported), so the row falls through to the next unclaimed candidate.
+    same_print: dict[str, list[int]] = {}
+    for e in sorted(existing, key=lambda e: e.id):
+        same_print.setdefault(fingerprint(e.date, e.amount, e.description), []).append(e.id)
+    claimed: set[int] = set()
     external_n = occurrences(r[3] for r in rows)
     prints = [fingerprint(r[0], r[1], r[2]) for r in rows]
     print_n = occurrences(prints)
-    result: list[Match | None] = []
+    result: list[tuple[Match | None, str]] = []
     for row, en, fp, fn in zip(rows, external_n, prints, print_n, strict=True):
-        if row[3] and (row[3], en) in by_external:
-            result.append(Match(by_external[(row[3], en)], f"same bank id {row[3]}", Decimal("1.000")))
-        elif (fp, fn) in by_print:
-            result.append(Match(by_print[(fp, fn)], "same date, amount and description", Decimal("0.990")))
+        key = f"{fp}:{fn}"
+        found = _lookup(row, en, fp, fn, by_external, by_print)
+        if found is not None and (key, found[0]) in not_duplicates:
+            twin = next(
+                (i for i in same_print.get(fp, []) if i not in claimed and (key, i) not in not_duplicates), None
+            )
+            found = None if twin is None else (twin, "same date, amount and description", "0.990")
+        if found is not None:
+            claimed.add(found[0])
+            result.append((Match(found[0], found[1], Decimal(found[2])), key))
+            continue
+        dead = _lookup(row, en, fp, fn, dead_external, dead_print)
+        if dead is not None:
+            result.append((Match(None, f"you deleted this transaction ({dead[1]})", Decimal(dead[2]), "deleted"), key))
         else:
-            result.append(None)
+            result.append((None, key))
     return result

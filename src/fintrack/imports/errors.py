@@ -27,3 +27,21 @@ class ChooseStatement(InvalidInput):
     """The file holds statements of several accounts: name one with statement_account."""
 
     code = "choose_statement"
+
+
+class RowNotFound(NotFound):
+    """No such row in this import session."""
+
+    code = "import_row_not_found"
+
+
+class AlreadyCommitted(Conflict):
+    """Decisions are taken before commit; this session is already committed or reverted."""
+
+    code = "import_decided"
+
+
+class CannotImportError(InvalidInput):
+    """A row the file could not be read from cannot be imported: fix the file or enter it by hand."""
+
+    code = "row_unreadable"

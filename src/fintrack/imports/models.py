@@ -56,3 +56,16 @@ class ImportRow(Base):
     score: Mapped[Decimal | None] = mapped_column(Numeric(4, 3))
     field: Mapped[str | None] = mapped_column(Text)
     transaction_id: Mapped[int | None] = mapped_column(BigInteger)
+    # The user's word on this row: "import" (also a duplicate or a deleted one) or "skip" (also a new one).
+    decision: Mapped[str | None] = mapped_column(String(8))
+    row_key: Mapped[str | None] = mapped_column(String(40))  # fingerprint:occurrence, to remember decisions
+
+
+class NotDuplicate(Base):
+    """The user said a source row is not the transaction it looked like: never flag that pair again."""
+
+    __tablename__ = "import_not_duplicates"
+
+    book_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("books.id", ondelete="CASCADE"), primary_key=True)
+    row_key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    transaction_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

@@ -6,13 +6,14 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import and_, delete, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fintrack.db import copy_rows
 from fintrack.imports.dedupe import Existing
-from fintrack.imports.models import ImportRow, ImportSession
-from fintrack.transactions.models import Transaction
+from fintrack.imports.models import ImportRow, ImportSession, NotDuplicate
+from fintrack.transactions.models import Tombstone, Transaction
 
 
 async def existing_between(session: AsyncSession, account_id: int, first: dt.date, last: dt.date) -> list[Existing]:
@@ -23,6 +24,36 @@ async def existing_between(session: AsyncSession, account_id: int, first: dt.dat
         .order_by(Transaction.id)
     )
     return [Existing(*row) for row in rows]
+
+
+async def tombstones_between(session: AsyncSession, account_id: int, first: dt.date, last: dt.date) -> list[Existing]:
+    rows = await session.execute(
+        select(Tombstone.id, Tombstone.date, Tombstone.amount, Tombstone.description, Tombstone.external_id)
+        .where(Tombstone.account_id == account_id, Tombstone.date >= first, Tombstone.date <= last)
+        .order_by(Tombstone.id)
+    )
+    return [Existing(*row) for row in rows]
+
+
+async def not_duplicates(session: AsyncSession, book_id: int, transaction_ids: list[int]) -> frozenset[tuple[str, int]]:
+    if not transaction_ids:
+        return frozenset()
+    rows = await session.execute(
+        select(NotDuplicate.row_key, NotDuplicate.transaction_id).where(
+            NotDuplicate.book_id == book_id, NotDuplicate.transaction_id.in_(transaction_ids)
+        )
+    )
+    return frozenset((row[0], row[1]) for row in rows)
+
+
+async def remember_not_duplicates(session: AsyncSession, book_id: int, pairs: list[tuple[str, int]]) -> None:
+    if pairs:
+        statement = pg_insert(NotDuplicate).on_conflict_do_nothing()
+        await session.execute(statement, [{"book_id": book_id, "row_key": k, "transaction_id": t} for k, t in pairs])
+
+
+async def row(session: AsyncSession, session_id: int, row_id: int) -> ImportRow | None:
+    return await session.scalar(select(ImportRow).where(ImportRow.id == row_id, ImportRow.session_id == session_id))
 
 
 ROW_COLUMNS = (
@@ -39,6 +70,7 @@ ROW_COLUMNS = (
     "reason",
     "score",
     "field",
+    "row_key",
 )
 
 
@@ -70,8 +102,13 @@ async def rows(
     return list(await session.scalars(query.order_by(ImportRow.id).limit(limit)))
 
 
-async def new_rows(session: AsyncSession, session_id: int) -> list[ImportRow]:
-    query = select(ImportRow).where(ImportRow.session_id == session_id, ImportRow.status == "new")
+async def rows_to_write(session: AsyncSession, session_id: int) -> list[ImportRow]:
+    """New rows the user did not skip, and duplicates or deleted ones the user chose to import."""
+    wanted = or_(
+        and_(ImportRow.status == "new", or_(ImportRow.decision.is_(None), ImportRow.decision != "skip")),
+        and_(ImportRow.status.in_(("duplicate", "deleted")), ImportRow.decision == "import"),
+    )
+    query = select(ImportRow).where(ImportRow.session_id == session_id, wanted)
     return list(await session.scalars(query.order_by(ImportRow.id)))
 
 

@@ -12,7 +12,7 @@ from fintrack.imports import queries
 from fintrack.imports import service as imports
 from fintrack.imports.formats.base import Options
 from fintrack.imports.models import ImportRow, ImportSession
-from fintrack.imports.schemas import ImportOut, ImportRowOut, ImportSummary, RevertOut
+from fintrack.imports.schemas import ImportOut, ImportRowOut, ImportSummary, RevertOut, RowDecision
 from fintrack.schemas import Page
 
 router = APIRouter(prefix="/api/v1/imports", tags=["imports"])
@@ -45,6 +45,7 @@ def import_out(s: ImportSession) -> ImportOut:
 
 def row_out(r: ImportRow) -> ImportRowOut:
     return ImportRowOut(
+        id=r.id,
         line=r.line,
         status=r.status,
         date=r.date,
@@ -58,6 +59,7 @@ def row_out(r: ImportRow) -> ImportRowOut:
         score=None if r.score is None else f"{r.score:f}",
         field=r.field,
         transaction_id=r.transaction_id,
+        decision=r.decision,
     )
 
 
@@ -112,7 +114,7 @@ async def import_rows(
     import_id: ImportId,
     book: CurrentBook,
     session: SessionDep,
-    status: Annotated[Literal["new", "duplicate", "error"] | None, Query()] = None,
+    status: Annotated[Literal["new", "duplicate", "deleted", "error"] | None, Query()] = None,
     cursor: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="next_cursor of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Page[ImportRowOut]:
@@ -121,6 +123,17 @@ async def import_rows(
     more = len(rows) > limit
     rows = rows[:limit]
     return Page[ImportRowOut](items=[row_out(r) for r in rows], next_cursor=str(rows[-1].id) if more else None)
+
+
+@router.put("/{import_id}/rows/{row_id}/decision", summary="Import a held-back row, skip a new one, or undo the choice")
+async def decide_row(
+    import_id: ImportId,
+    row_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    body: RowDecision,
+    book: CurrentBook,
+    session: SessionDep,
+) -> ImportRowOut:
+    return row_out(await imports.decide(session, book, import_id, row_id, body.decision))
 
 
 @router.post("/{import_id}/commit", summary="Write the rows the preview marked new, atomically; twice is a no-op")

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class ImportSummary(BaseModel):
     rows: int
     new: int
     duplicates: int
+    deleted: int = 0
     errors: int
     committed: int
 
@@ -32,6 +33,7 @@ class ImportOut(BaseModel):
 
 
 class ImportRowOut(BaseModel):
+    id: int
     line: int | None
     status: str
     date: dt.date | None
@@ -45,6 +47,15 @@ class ImportRowOut(BaseModel):
     score: str | None
     field: str | None
     transaction_id: int | None
+    decision: str | None
+
+
+class RowDecision(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    decision: Literal["import", "skip"] | None = Field(
+        description="import: write it although it looks like a duplicate or a deleted transaction; "
+        "skip: do not write this new row; null: back to what the preview decided"
+    )
 
 
 class RevertOut(BaseModel):

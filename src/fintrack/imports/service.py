@@ -10,10 +10,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fintrack.books.access import BookAccess
 from fintrack.imports import dedupe, queries
-from fintrack.imports.errors import ChooseStatement, ImportNotFound, NotCommitted, SessionReverted
+from fintrack.imports.errors import (
+    AlreadyCommitted,
+    CannotImportError,
+    ChooseStatement,
+    ImportNotFound,
+    NotCommitted,
+    RowNotFound,
+    SessionReverted,
+)
 from fintrack.imports.formats import detect
 from fintrack.imports.formats.base import Options, ParseResult, Row, UnreadableFile
-from fintrack.imports.models import ImportSession
+from fintrack.imports.models import ImportRow, ImportSession
 from fintrack.ledger import service as ledger
 from fintrack.ledger.models import Account
 from fintrack.money import MoneyError, check_amount
@@ -85,29 +93,32 @@ async def preview(
         raise
     checked = [_checked(r, account) for r in _rows_for(result, statement_account)]
     good = [v for v, problem in checked if problem is None]
-    existing = []
+    existing: list[dedupe.Existing] = []
+    dead: list[dedupe.Existing] = []
     if good:
         first, last = min(v["date"] for v in good), max(v["date"] for v in good)
         existing = await queries.existing_between(session, account.id, first, last)
-    matches = iter(
-        dedupe.classify([(v["date"], v["amount"], v["description"], v["external_id"]) for v in good], existing)
-    )
+        dead = await queries.tombstones_between(session, account.id, first, last)
+    remembered = await queries.not_duplicates(session, access.id, [e.id for e in existing])
+    keys = [(v["date"], v["amount"], v["description"], v["external_id"]) for v in good]
+    matches = iter(dedupe.classify(keys, existing, dead, remembered))
     stored: list[dict[str, Any]] = []
     for values, problem in checked:
         if problem is not None:
             stored.append({**values, "status": "error", "field": problem[0], "reason": problem[1]})
             continue
-        match = next(matches)
+        match, row_key = next(matches)
         if match is None:
-            stored.append({**values, "status": "new"})
+            stored.append({**values, "status": "new", "row_key": row_key})
         else:
             stored.append(
                 {
                     **values,
-                    "status": "duplicate",
+                    "status": match.kind,
                     "duplicate_of": match.transaction_id,
                     "reason": match.reason,
                     "score": match.score,
+                    "row_key": row_key,
                 }
             )
     for issue in result.problems:
@@ -119,7 +130,7 @@ async def preview(
         for p in result.problems
         if p.line is None or p.severity != "error"
     ] + [{"line": None, "severity": "question", "field": None, "message": q} for q in result.questions]
-    counts = {status: sum(1 for r in stored if r["status"] == status) for status in ("new", "duplicate", "error")}
+    counts = {s: sum(1 for r in stored if r["status"] == s) for s in ("new", "duplicate", "deleted", "error")}
     imported = ImportSession(
         book_id=access.id,
         account_id=account.id,
@@ -135,6 +146,7 @@ async def preview(
             "rows": len(stored),
             "new": counts["new"],
             "duplicates": counts["duplicate"],
+            "deleted": counts["deleted"],
             "errors": counts["error"],
             "committed": 0,
         },
@@ -162,7 +174,7 @@ async def commit(session: AsyncSession, access: BookAccess, session_id: int) -> 
     if imported.status == "reverted":
         raise SessionReverted(import_id=session_id)
     account = await ledger.get_account(session, access, imported.account_id)
-    rows = await queries.new_rows(session, imported.id)
+    rows = await queries.rows_to_write(session, imported.id)
     ids = await transactions.insert_checked(
         session,
         access,
@@ -182,11 +194,34 @@ async def commit(session: AsyncSession, access: BookAccess, session_id: int) -> 
         import_session_id=imported.id,
     )
     await queries.link_rows(session, [(r.id, i) for r, i in zip(rows, ids, strict=True)])
+    await queries.remember_not_duplicates(
+        session,
+        access.id,
+        [(r.row_key, r.duplicate_of) for r in rows if r.status == "duplicate" and r.row_key and r.duplicate_of],
+    )
     imported.status, imported.committed_at = "committed", _now()
     imported.summary = {**imported.summary, "committed": len(ids)}
     await session.flush()
     IMPORT_SESSIONS.labels(imported.format, "committed").inc()
     return imported
+
+
+async def decide(
+    session: AsyncSession, access: BookAccess, session_id: int, row_id: int, decision: str | None
+) -> ImportRow:
+    """Import a row the preview held back (a duplicate, a deleted one), skip a new one, or undo the choice."""
+    access.require_write()
+    imported = await get(session, access, session_id, lock=True)
+    if imported.status != "previewed":
+        raise AlreadyCommitted(import_id=session_id, status=imported.status)
+    found = await queries.row(session, imported.id, row_id)
+    if found is None:
+        raise RowNotFound(row_id=row_id)
+    if found.status == "error" and decision == "import":
+        raise CannotImportError(field="decision", reason=found.reason)
+    found.decision = decision
+    await session.flush()
+    return found
 
 
 async def revert(session: AsyncSession, access: BookAccess, session_id: int) -> tuple[ImportSession, int, list[int]]:

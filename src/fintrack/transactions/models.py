@@ -96,3 +96,19 @@ class TransactionSplit(Base):
     )
     amount: Mapped[Decimal] = mapped_column(AMOUNT)
     memo: Mapped[str | None] = mapped_column(Text)
+
+
+class Tombstone(Base):
+    """A transaction the user deleted: an import must not bring it back unless asked."""
+
+    __tablename__ = "transaction_tombstones"
+    __table_args__ = (Index("transaction_tombstones_account_date", "account_id", "date"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    book_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("books.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("accounts.id", ondelete="CASCADE"))
+    date: Mapped[date] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column(AMOUNT)
+    description: Mapped[str] = mapped_column(Text)
+    external_id: Mapped[str | None] = mapped_column(Text)
+    deleted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

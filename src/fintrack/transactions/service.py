@@ -27,6 +27,7 @@ from fintrack.transactions.errors import (
     TransactionNotFound,
     TransferLegLocked,
 )
+from fintrack.transactions.models import Tombstone
 from fintrack.transactions.schemas import SplitIn, SplitOut, TransactionCreate, TransactionOut
 
 MAX_ERRORS_REPORTED = 100
@@ -253,6 +254,17 @@ async def delete(session: AsyncSession, access: BookAccess, transaction_id: int)
         transfer = await queries.transfer(session, access.id, tx.transfer_id)
         await session.delete(transfer)
     else:
+        # The tombstone keeps a later import of the same statement from quietly bringing it back.
+        session.add(
+            Tombstone(
+                book_id=tx.book_id,
+                account_id=tx.account_id,
+                date=tx.date,
+                amount=tx.amount,
+                description=tx.description,
+                external_id=tx.external_id,
+            )
+        )
         await session.delete(tx)
     await session.flush()
 
