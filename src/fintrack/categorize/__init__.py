@@ -1,0 +1,1 @@
+"""Learned category suggestions: embeddings of transaction text and the neighbours vote."""
