@@ -100,9 +100,11 @@ def classify(
     dead_external, dead_print = matcher(tombstones)
     # When the user refused a pairing, another transaction with the same fingerprint may still be this row's twin
     # (typically the very one that decision imported), so the row falls through to the next unclaimed candidate.
+    # Built only when some pairing was refused: fingerprinting every existing transaction twice is not free.
     same_print: dict[str, list[int]] = {}
-    for e in sorted(existing, key=lambda e: e.id):
-        same_print.setdefault(fingerprint(e.date, e.amount, e.description), []).append(e.id)
+    if not_duplicates:
+        for e in sorted(existing, key=lambda e: e.id):
+            same_print.setdefault(fingerprint(e.date, e.amount, e.description), []).append(e.id)
     claimed: set[int] = set()
     external_n = occurrences(r[3] for r in rows)
     prints = [fingerprint(r[0], r[1], r[2]) for r in rows]

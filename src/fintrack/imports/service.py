@@ -26,7 +26,6 @@ from fintrack.ledger import service as ledger
 from fintrack.ledger.models import Account
 from fintrack.money import MoneyError, check_amount
 from fintrack.ops.metrics import IMPORT_SESSIONS
-from fintrack.transactions import service as transactions
 
 FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2199, 12, 31)
 
@@ -174,33 +173,12 @@ async def commit(session: AsyncSession, access: BookAccess, session_id: int) -> 
     if imported.status == "reverted":
         raise SessionReverted(import_id=session_id)
     account = await ledger.get_account(session, access, imported.account_id)
-    rows = await queries.rows_to_write(session, imported.id)
-    ids = await transactions.insert_checked(
-        session,
-        access,
-        account,
-        [
-            {
-                "date": r.date,
-                "amount": r.amount,
-                "description": r.description,
-                "payee": r.payee,
-                "memo": r.memo,
-                "external_id": r.external_id,
-                "line": r.line,
-            }
-            for r in rows
-        ],
-        import_session_id=imported.id,
-    )
-    await queries.link_rows(session, [(r.id, i) for r, i in zip(rows, ids, strict=True)])
+    written = await queries.write_transactions(session, access.id, account.id, account.currency, imported.id)
     await queries.remember_not_duplicates(
-        session,
-        access.id,
-        [(r.row_key, r.duplicate_of) for r in rows if r.status == "duplicate" and r.row_key and r.duplicate_of],
+        session, access.id, [(key, dup) for status, key, dup in written if status == "duplicate" and key and dup]
     )
+    imported.summary = {**imported.summary, "committed": len(written)}
     imported.status, imported.committed_at = "committed", _now()
-    imported.summary = {**imported.summary, "committed": len(ids)}
     await session.flush()
     IMPORT_SESSIONS.labels(imported.format, "committed").inc()
     return imported
