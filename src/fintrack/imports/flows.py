@@ -13,7 +13,7 @@ from fintrack.books.access import access
 from fintrack.errors import NotFound
 from fintrack.imports import queries
 from fintrack.imports import service as imports
-from fintrack.imports.routes import row_out
+from fintrack.imports.schemas import ImportRowOut
 from fintrack.ledger import queries as ledger_queries
 from fintrack.ledger import service as ledger
 from fintrack.ledger.models import AccountType
@@ -74,7 +74,7 @@ async def import_from_cli(
             "confidence": None,
         }
         for r in await queries.rows(session, imported.id, None, None, 10**9)
-        for o in [row_out(r)]
+        for o in [ImportRowOut.of(r)]
     ]
     summary = {
         "session": imported.id,

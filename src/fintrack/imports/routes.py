@@ -11,7 +11,7 @@ from fintrack.idempotency import IdempotencyDep
 from fintrack.imports import queries
 from fintrack.imports import service as imports
 from fintrack.imports.formats.base import Options
-from fintrack.imports.models import ImportRow, ImportSession
+from fintrack.imports.models import ImportSession
 from fintrack.imports.schemas import ImportOut, ImportRowOut, ImportSummary, RevertOut, RowDecision
 from fintrack.schemas import Page
 
@@ -40,26 +40,6 @@ def import_out(s: ImportSession) -> ImportOut:
         created_at=s.created_at,
         committed_at=s.committed_at,
         reverted_at=s.reverted_at,
-    )
-
-
-def row_out(r: ImportRow) -> ImportRowOut:
-    return ImportRowOut(
-        id=r.id,
-        line=r.line,
-        status=r.status,
-        date=r.date,
-        amount=None if r.amount is None else f"{r.amount.normalize():f}",
-        description=r.description,
-        payee=r.payee,
-        memo=r.memo,
-        external_id=r.external_id,
-        duplicate_of=r.duplicate_of,
-        reason=r.reason,
-        score=None if r.score is None else f"{r.score:f}",
-        field=r.field,
-        transaction_id=r.transaction_id,
-        decision=r.decision,
     )
 
 
@@ -122,7 +102,7 @@ async def import_rows(
     rows = await queries.rows(session, imported.id, status, cursor, limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
-    return Page[ImportRowOut](items=[row_out(r) for r in rows], next_cursor=str(rows[-1].id) if more else None)
+    return Page[ImportRowOut](items=[ImportRowOut.of(r) for r in rows], next_cursor=str(rows[-1].id) if more else None)
 
 
 @router.put("/{import_id}/rows/{row_id}/decision", summary="Import a held-back row, skip a new one, or undo the choice")
@@ -133,7 +113,7 @@ async def decide_row(
     book: CurrentBook,
     session: SessionDep,
 ) -> ImportRowOut:
-    return row_out(await imports.decide(session, book, import_id, row_id, body.decision))
+    return ImportRowOut.of(await imports.decide(session, book, import_id, row_id, body.decision))
 
 
 @router.post("/{import_id}/commit", summary="Write the rows the preview marked new, atomically; twice is a no-op")

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from fintrack.imports.models import ImportRow
+
 
 class ImportSummary(BaseModel):
     rows: int
@@ -48,6 +50,26 @@ class ImportRowOut(BaseModel):
     field: str | None
     transaction_id: int | None
     decision: str | None
+
+    @classmethod
+    def of(cls, r: ImportRow) -> ImportRowOut:
+        return cls(
+            id=r.id,
+            line=r.line,
+            status=r.status,
+            date=r.date,
+            amount=None if r.amount is None else f"{r.amount.normalize():f}",
+            description=r.description,
+            payee=r.payee,
+            memo=r.memo,
+            external_id=r.external_id,
+            duplicate_of=r.duplicate_of,
+            reason=r.reason,
+            score=None if r.score is None else f"{r.score:f}",
+            field=r.field,
+            transaction_id=r.transaction_id,
+            decision=r.decision,
+        )
 
 
 class RowDecision(BaseModel):
