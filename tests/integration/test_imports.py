@@ -27,7 +27,15 @@ async def test_preview_commit_reimport_revert(alice, checking):
     assert preview.status_code == 201, preview.text
     body = preview.json()
     assert (body["format"], body["status"], body["declared_count"]) == ("ofx", "previewed", 7)
-    assert body["summary"] == {"rows": 7, "new": 7, "duplicates": 0, "deleted": 0, "errors": 0, "committed": 0}
+    assert body["summary"] == {
+        "rows": 7,
+        "new": 7,
+        "duplicates": 0,
+        "possible_duplicates": 0,
+        "deleted": 0,
+        "errors": 0,
+        "committed": 0,
+    }
     assert (await alice.get("/api/v1/transactions")).json()["items"] == [], "a preview writes nothing"
 
     rows = (await alice.get(f"/api/v1/imports/{body['id']}/rows")).json()["items"]
@@ -146,3 +154,33 @@ async def test_not_a_duplicate_is_remembered_and_skip_is_obeyed(alice, checking)
     assert third["summary"]["new"] == 0, "each file row finds a twin; the refused pairing is not offered again"
     third_rows = (await alice.get(f"/api/v1/imports/{third['id']}/rows")).json()["items"]
     assert third_rows[0]["duplicate_of"] != duplicate["duplicate_of"]
+
+
+async def test_a_hand_entered_twin_from_another_source_is_a_possible_duplicate_awaiting_a_decision(alice, checking):
+    typed = await alice.post(
+        "/api/v1/transactions",
+        json={
+            "account_id": checking["id"],
+            "date": "2026-11-01",
+            "amount": "-12.50",
+            "description": "Padaria São João",
+        },
+    )
+    data = "Data,Valor,Identificador,Descrição\n02/11/2026,-12.50,,PADARIA SAO JOAO 123\n03/11/2026,-12.50,,UBER TRIP\n"
+    body = (await upload(alice, checking, data.encode())).json()
+    assert (body["summary"]["possible_duplicates"], body["summary"]["new"]) == (1, 1)
+    rows = (await alice.get(f"/api/v1/imports/{body['id']}/rows", params={"status": "possible_duplicate"})).json()
+    twin = rows["items"][0]
+    assert twin["duplicate_of"] == typed.json()["id"] and twin["reason"].startswith("same amount 1 day apart")
+    assert 0.6 <= float(twin["score"]) < 1
+    committed = (await alice.post(f"/api/v1/imports/{body['id']}/commit")).json()
+    assert committed["summary"]["committed"] == 1, "a possible duplicate is not written until the user says so"
+
+
+async def test_rows_with_different_bank_ids_are_never_possible_duplicates(alice, checking):
+    first = "Data,Valor,Identificador,Descrição\n01/11/2026,-30.00,A-1,POSTO IPIRANGA\n"
+    done = (await upload(alice, checking, first.encode())).json()
+    await alice.post(f"/api/v1/imports/{done['id']}/commit")
+    second = "Data,Valor,Identificador,Descrição\n02/11/2026,-30.00,A-2,POSTO IPIRANGA\n"
+    body = (await upload(alice, checking, second.encode())).json()
+    assert (body["summary"]["new"], body["summary"]["possible_duplicates"]) == (1, 0)

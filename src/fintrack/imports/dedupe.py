@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from difflib import SequenceMatcher
 from functools import lru_cache
 
 
@@ -52,7 +53,7 @@ class Match:
     transaction_id: int | None  # None when the match is a deleted transaction's tombstone
     reason: str
     score: Decimal
-    kind: str = "duplicate"  # duplicate | deleted
+    kind: str = "duplicate"  # duplicate | possible_duplicate (awaits the user's decision) | deleted
 
 
 def matcher(existing: Sequence[Existing]) -> tuple[dict[tuple[str, int], int], dict[tuple[str, int], int]]:
@@ -83,6 +84,33 @@ def _lookup(
     return None
 
 
+FUZZY_DAYS = 3
+FUZZY_MIN_SIMILARITY = 0.6
+
+
+def _similar(
+    row: tuple[dt.date, Decimal, str | None, str | None], same_amount: Sequence[Existing], claimed: set[int]
+) -> Match | None:
+    """The likeliest transaction from another source that may be this row: same amount, a few days apart,
+    a similar description. Two different bank ids are two different transactions, never a match."""
+    best: tuple[float, Existing] | None = None
+    text = normalize(row[2])
+    for e in same_amount:
+        if e.id in claimed or abs((e.date - row[0]).days) > FUZZY_DAYS:
+            continue
+        if row[3] and e.external_id and row[3] != e.external_id:
+            continue
+        similarity = SequenceMatcher(None, text, normalize(e.description)).ratio()
+        if similarity >= FUZZY_MIN_SIMILARITY and (best is None or similarity > best[0]):
+            best = (similarity, e)
+    if best is None:
+        return None
+    similarity, e = best
+    days = abs((e.date - row[0]).days)
+    reason = f"same amount {days} day{'s' if days != 1 else ''} apart, descriptions {similarity:.0%} alike"
+    return Match(e.id, reason, Decimal(f"{similarity:.3f}"), "possible_duplicate")
+
+
 def classify(
     rows: Sequence[tuple[dt.date, Decimal, str | None, str | None]],
     existing: Sequence[Existing],
@@ -106,6 +134,9 @@ def classify(
         for e in sorted(existing, key=lambda e: e.id):
             same_print.setdefault(fingerprint(e.date, e.amount, e.description), []).append(e.id)
     claimed: set[int] = set()
+    candidates: dict[Decimal, list[Existing]] = {}
+    for e in existing:
+        candidates.setdefault(e.amount, []).append(e)
     external_n = occurrences(r[3] for r in rows)
     prints = [fingerprint(r[0], r[1], r[2]) for r in rows]
     print_n = occurrences(prints)
@@ -121,6 +152,11 @@ def classify(
         if found is not None:
             claimed.add(found[0])
             result.append((Match(found[0], found[1], Decimal(found[2])), key))
+            continue
+        fuzzy = _similar(row, candidates.get(row[1], []), claimed)
+        if fuzzy is not None:
+            claimed.add(fuzzy.transaction_id or 0)
+            result.append((fuzzy, key))
             continue
         dead = _lookup(row, en, fp, fn, dead_external, dead_print)
         if dead is not None:

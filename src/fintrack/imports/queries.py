@@ -126,7 +126,7 @@ async def delete_committed(session: AsyncSession, book_id: int, session_id: int)
 # Commit in two statements that never bring the rows back to Python. This is the one place the imports domain
 # writes the ledger's tables itself: shipping 100,000 checked rows out and back in cost more than writing them.
 _WANTED = """(r.status = 'new' AND (r.decision IS NULL OR r.decision <> 'skip'))
-          OR (r.status IN ('duplicate', 'deleted') AND r.decision = 'import')"""
+          OR (r.status IN ('duplicate', 'possible_duplicate', 'deleted') AND r.decision = 'import')"""
 _NEW_PAYEES = text(f"""
 INSERT INTO payees (book_id, name)
 SELECT DISTINCT ON (lower(r.payee)) :book_id, r.payee FROM import_rows r

@@ -94,7 +94,7 @@ async def import_rows(
     import_id: ImportId,
     book: CurrentBook,
     session: SessionDep,
-    status: Annotated[Literal["new", "duplicate", "deleted", "error"] | None, Query()] = None,
+    status: Annotated[Literal["new", "duplicate", "possible_duplicate", "deleted", "error"] | None, Query()] = None,
     cursor: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="next_cursor of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Page[ImportRowOut]:

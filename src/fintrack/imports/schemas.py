@@ -14,6 +14,7 @@ class ImportSummary(BaseModel):
     rows: int
     new: int
     duplicates: int
+    possible_duplicates: int = 0
     deleted: int = 0
     errors: int
     committed: int

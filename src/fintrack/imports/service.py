@@ -95,7 +95,9 @@ async def preview(
     existing: list[dedupe.Existing] = []
     dead: list[dedupe.Existing] = []
     if good:
-        first, last = min(v["date"] for v in good), max(v["date"] for v in good)
+        # A few days wider than the file: a twin entered by hand may sit just outside the statement's dates.
+        margin = dt.timedelta(days=dedupe.FUZZY_DAYS)
+        first, last = min(v["date"] for v in good) - margin, max(v["date"] for v in good) + margin
         existing = await queries.existing_between(session, account.id, first, last)
         dead = await queries.tombstones_between(session, account.id, first, last)
     remembered = await queries.not_duplicates(session, access.id, [e.id for e in existing])
@@ -129,7 +131,8 @@ async def preview(
         for p in result.problems
         if p.line is None or p.severity != "error"
     ] + [{"line": None, "severity": "question", "field": None, "message": q} for q in result.questions]
-    counts = {s: sum(1 for r in stored if r["status"] == s) for s in ("new", "duplicate", "deleted", "error")}
+    statuses = ("new", "duplicate", "possible_duplicate", "deleted", "error")
+    counts = {s: sum(1 for r in stored if r["status"] == s) for s in statuses}
     imported = ImportSession(
         book_id=access.id,
         account_id=account.id,
@@ -145,6 +148,7 @@ async def preview(
             "rows": len(stored),
             "new": counts["new"],
             "duplicates": counts["duplicate"],
+            "possible_duplicates": counts["possible_duplicate"],
             "deleted": counts["deleted"],
             "errors": counts["error"],
             "committed": 0,
@@ -175,7 +179,9 @@ async def commit(session: AsyncSession, access: BookAccess, session_id: int) -> 
     account = await ledger.get_account(session, access, imported.account_id)
     written = await queries.write_transactions(session, access.id, account.id, account.currency, imported.id)
     await queries.remember_not_duplicates(
-        session, access.id, [(key, dup) for status, key, dup in written if status == "duplicate" and key and dup]
+        session,
+        access.id,
+        [(key, dup) for status, key, dup in written if status in ("duplicate", "possible_duplicate") and key and dup],
     )
     imported.summary = {**imported.summary, "committed": len(written)}
     imported.status, imported.committed_at = "committed", _now()
