@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from fintrack.imports.formats.base import Options, ParseResult, UnreadableFile
 from fintrack.imports.formats.camt import parser
 from tests.unit.imports.conftest import corpus
+from tests.unit.imports.fuzz import mutated, parses_or_refuses
 
 # <Ntry> count per file, from MANIFEST.md: pending (PDNG) and batch entries are one row each.
 EXPECTED = {
@@ -180,32 +181,11 @@ def test_sniff_prefers_camt_documents() -> None:
     assert parser.sniff(b"<?xml version='1.0'?><OFX></OFX>", "x.ofx") == 0.0
 
 
-def _corpus_bytes() -> list[bytes]:
-    return [p.read_bytes() for p in sorted(corpus("camt").glob("*.xml"))]
-
-
-@st.composite
-def mutated(draw: st.DrawFn) -> bytes:
-    data = bytearray(draw(st.sampled_from(_corpus_bytes())))
-    for _ in range(draw(st.integers(0, 6))):
-        at = draw(st.integers(0, max(0, len(data) - 1)))
-        action = draw(st.sampled_from(["flip", "drop", "insert"]))
-        if action == "flip" and data:
-            data[at] = draw(st.integers(0, 255))
-        elif action == "drop":
-            del data[at : at + draw(st.integers(1, 40))]
-        else:
-            data[at:at] = draw(
-                st.sampled_from([b"<Ntry>", b"</Ntry>", b"DBIT", b"<Amt>x</Amt>", b"<Dt>2024-13-01</Dt>"])
-            )
-    return bytes(data)
+SAMPLES = [p.read_bytes() for p in sorted(corpus("camt").glob("*.xml"))]
+TOKENS = [b"<Ntry>", b"</Ntry>", b"DBIT", b"<Amt>x</Amt>", b"<Dt>2024-13-01</Dt>"]
 
 
 @settings(max_examples=1200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.one_of(mutated(), st.binary(max_size=300)))
+@given(st.one_of(mutated(SAMPLES, TOKENS, edits=6, drop=40), st.binary(max_size=300)))
 def test_fuzzed_input_gives_a_result_or_unreadable_file(data: bytes) -> None:
-    try:
-        result = parser.parse(data, Options())
-    except UnreadableFile:
-        return
-    assert isinstance(result, ParseResult)
+    parses_or_refuses(parser, data)

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from fintrack.imports.formats.base import Options, ParseResult, UnreadableFile
 from fintrack.imports.formats.mt940 import parser
 from tests.unit.imports.conftest import corpus
+from tests.unit.imports.fuzz import mutated, parses_or_refuses
 
 # :61: lines per file, from MANIFEST.md; the debatable ones are imported with a warning, never an error.
 EXPECTED = {
@@ -159,32 +160,11 @@ def test_statement_level_free_text_is_not_glued_to_the_last_row() -> None:
     assert row.description == "Gift"
 
 
-def _corpus_bytes() -> list[bytes]:
-    return [p.read_bytes() for p in sorted(corpus("mt940").iterdir())]
-
-
-@st.composite
-def mutated(draw: st.DrawFn) -> bytes:
-    data = bytearray(draw(st.sampled_from(_corpus_bytes())))
-    for _ in range(draw(st.integers(0, 8))):
-        at = draw(st.integers(0, max(0, len(data) - 1)))
-        action = draw(st.sampled_from(["flip", "drop", "insert"]))
-        if action == "flip" and data:
-            data[at] = draw(st.integers(0, 255))
-        elif action == "drop":
-            del data[at : at + draw(st.integers(1, 30))]
-        else:
-            data[at:at] = draw(
-                st.sampled_from([b"\n:61:", b"\n:86:", b"\n-\n", b"\n:25:", b"?2", b"RC", b",", b"\n:62F:"])
-            )
-    return bytes(data)
+SAMPLES = [p.read_bytes() for p in sorted(corpus("mt940").iterdir())]
+TOKENS = [b"\n:61:", b"\n:86:", b"\n-\n", b"\n:25:", b"?2", b"RC", b",", b"\n:62F:"]
 
 
 @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.one_of(mutated(), st.binary(max_size=300)))
+@given(st.one_of(mutated(SAMPLES, TOKENS, edits=8, drop=30), st.binary(max_size=300)))
 def test_fuzzed_input_gives_a_result_or_unreadable_file(data: bytes) -> None:
-    try:
-        result = parser.parse(data, Options())
-    except UnreadableFile:
-        return
-    assert isinstance(result, ParseResult)
+    parses_or_refuses(parser, data)

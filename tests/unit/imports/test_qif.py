@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from fintrack.imports.formats.base import Options, ParseResult, Split, UnreadableFile
 from fintrack.imports.formats.qif import parser
 from tests.unit.imports.conftest import corpus
+from tests.unit.imports.fuzz import mutated, parses_or_refuses
 
 # Transactions expected per file, from MANIFEST.md (Invst records count; opening balances are rows).
 EXPECTED = {
@@ -147,32 +148,11 @@ def test_unterminated_last_record_is_kept_with_a_warning() -> None:
     assert [p.severity for p in result.problems] == ["warning"]
 
 
-def _corpus_bytes() -> list[bytes]:
-    return [p.read_bytes() for p in sorted(corpus("qif").iterdir())]
-
-
-@st.composite
-def mutated(draw: st.DrawFn) -> bytes:
-    data = bytearray(draw(st.sampled_from(_corpus_bytes())))
-    for _ in range(draw(st.integers(0, 8))):
-        if not data:
-            break
-        at = draw(st.integers(0, len(data) - 1))
-        action = draw(st.sampled_from(["flip", "drop", "insert"]))
-        if action == "flip":
-            data[at] = draw(st.integers(0, 255))
-        elif action == "drop":
-            del data[at : at + draw(st.integers(1, 20))]
-        else:
-            data[at:at] = draw(st.sampled_from([b"^\n", b"!Type:Bank\n", b"D", b"T", b"\n", b"S", b"$", b"'", b"/"]))
-    return bytes(data)
+SAMPLES = [p.read_bytes() for p in sorted(corpus("qif").iterdir())]
+TOKENS = [b"^\n", b"!Type:Bank\n", b"D", b"T", b"\n", b"S", b"$", b"'", b"/"]
 
 
 @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.one_of(mutated(), st.binary(max_size=400)))
+@given(st.one_of(mutated(SAMPLES, TOKENS, edits=8, drop=20), st.binary(max_size=400)))
 def test_fuzzed_input_gives_a_result_or_unreadable_file(data: bytes) -> None:
-    try:
-        result = parser.parse(data, Options())
-    except UnreadableFile:
-        return
-    assert isinstance(result, ParseResult)
+    parses_or_refuses(parser, data)
