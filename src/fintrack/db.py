@@ -8,7 +8,7 @@ from typing import Any
 
 from psycopg import sql
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase, MappedAsDataclass  # noqa: F401  (re-exported for models)
+from sqlalchemy.orm import DeclarativeBase
 
 from fintrack.settings import Settings
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import and_, func, select, text
-from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy import Text, and_, any_, bindparam, func, select, text
+from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fintrack.ledger.models import Account, AccountMonthTotal, Category, FxRate, Payee, Tag
@@ -96,10 +96,10 @@ async def named_by_names(
     session: AsyncSession, model: type[Payee] | type[Tag], book_id: int, names: set[str]
 ) -> dict[str, int]:
     """Map lower-cased names to ids."""
+    # One array parameter: IN (...) binds one per name, and a large bulk write can pass PostgreSQL's 65,535.
+    wanted = bindparam("names", sorted({n.lower() for n in names}), type_=ARRAY(Text))
     rows = await session.execute(
-        select(func.lower(model.name), model.id).where(
-            model.book_id == book_id, func.lower(model.name).in_({n.lower() for n in names})
-        )
+        select(func.lower(model.name), model.id).where(model.book_id == book_id, func.lower(model.name) == any_(wanted))
     )
     return {row[0]: row[1] for row in rows}
 

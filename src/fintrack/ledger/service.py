@@ -113,13 +113,6 @@ async def accounts_with_balances(session: AsyncSession, access: BookAccess) -> l
     return [(row, balances.get(row.id, row.opening_balance)) for row in rows]
 
 
-async def account_names(session: AsyncSession, access: BookAccess, name: str) -> Account:
-    account = await queries.account_by_name(session, access.id, name)
-    if account is None:
-        raise AccountNotFound(f"no account named {name!r} in this book", name=name)
-    return account
-
-
 # Categories
 
 

@@ -16,7 +16,7 @@ from fintrack.ops.metrics import HTTP_DURATION, HTTP_REQUESTS
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _JSON = re.compile(r"^application/([a-z0-9.+-]*\+)?json\s*(;.*)?$", re.IGNORECASE)
-BODY_METHODS = frozenset({b"POST", b"PUT", b"PATCH", "POST", "PUT", "PATCH"})
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 # A JSON \u0000 escape (not an escaped backslash followed by "u0000").
 _NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 log = structlog.get_logger("fintrack.http")
