@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException
 from fintrack import logs, migrate
 from fintrack.auth.routes import router as auth_router
 from fintrack.books.routes import router as books_router
+from fintrack.categorize.routes import router as categorize_router
 from fintrack.db import Database
 from fintrack.errors import DomainError, error_body
 from fintrack.imports.routes import router as imports_router
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         transactions_router,
         reports_router,
         imports_router,
+        categorize_router,
     ):
         # Documented once for every route: schemathesis and API clients rely on the error shape.
         app.include_router(router, responses={"4XX": {"model": ErrorOut, "description": "The error shape"}})

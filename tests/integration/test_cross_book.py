@@ -114,6 +114,8 @@ class Walk:
                     params["book_id"] = book_id
             elif param["in"] == "query" and name in FILTERS:
                 params[name] = refs.ids[FILTERS[name]]
+            elif param["in"] == "query" and name == "q":
+                params[name] = SECRET  # searching for Alice's words must find nothing of hers
             elif param["in"] == "header" and name == "idempotency-key":
                 # The keys Alice used: a key store shared across users would replay her response to Bob.
                 headers["Idempotency-Key"] = f"key-{path}"
@@ -349,6 +351,9 @@ ROUTES: dict[tuple[str, str], BookScoped | UserScoped] = {
     ("POST", "/api/v1/transfers"): BookScoped(Refused("account_not_found"), "write"),
     ("GET", "/api/v1/transfers/{transfer_id}"): BookScoped(Refused("transfer_not_found"), "read"),
     ("DELETE", "/api/v1/transfers/{transfer_id}"): BookScoped(Refused("transfer_not_found"), "write"),
+    ("GET", "/api/v1/transactions/{transaction_id}/suggestion"): BookScoped(Refused("transaction_not_found"), "read"),
+    ("POST", "/api/v1/categorize/suggest"): BookScoped(Served(), "read"),  # learned from Bob's history only
+    ("GET", "/api/v1/search"): BookScoped(Served(), "read"),
     ("GET", "/api/v1/reports/balances"): BookScoped(Served(), "read"),
     ("GET", "/api/v1/reports/categories"): BookScoped(Served(), "read"),
     ("GET", "/api/v1/reports/cashflow"): BookScoped(Served(), "read"),

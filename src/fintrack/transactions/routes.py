@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
 
+from fintrack.categorize import service as categorize
 from fintrack.deps import CurrentBook, SessionDep
 from fintrack.idempotency import IdempotencyDep
 from fintrack.schemas import AmountStr, IsoDate, Page
@@ -101,7 +102,11 @@ async def update_transaction(
     transaction_id: ItemId, body: TransactionUpdate, book: CurrentBook, session: SessionDep
 ) -> TransactionOut:
     changes = body.model_dump(exclude_unset=True)
-    return await transactions.update(session, book, transaction_id, changes)
+    updated = await transactions.update(session, book, transaction_id, changes)
+    if changes.keys() & {"category_id", "description", "memo", "payee", "splits"}:
+        # A correction is learned at once: the next suggestion already counts this transaction.
+        await categorize.learn(session, book.id, [updated.id])
+    return updated
 
 
 @router.delete(
