@@ -43,6 +43,7 @@ def settings(pg_data_dir: Path, database_url: str) -> Settings:
         DATABASE_URL=database_url,
         SECRET_KEY=TEST_SECRET,
         LOG_LEVEL="WARNING",
+        WORKER_IN_PROCESS=False,
     )
 
 
@@ -84,6 +85,54 @@ def app(settings: Settings):  # type: ignore[no-untyped-def]
 @pytest.fixture
 async def client(app, db: Database) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
     app.state.db = db
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+@dataclass
+class Committed:
+    """A database whose writes are committed, so a worker (another connection) sees them; empty at each test."""
+
+    db: Database
+    settings: Settings
+
+    async def run_jobs(self, queues: list[str] | None = None) -> None:
+        """Run a worker until no job is due: retries due at once and jobs deferred by jobs included."""
+        from fintrack.jobs.worker import run_until_idle
+
+        await run_until_idle(self.db, self.settings, queues=queues)
+
+
+@pytest.fixture(scope="session")
+def committed_url(database_url: str) -> str:
+    url = pgserver.create_database("fintrack_committed")
+    migrate.upgrade(url)
+    return url
+
+
+@pytest.fixture
+async def committed(committed_url: str, settings: Settings) -> AsyncIterator[Committed]:
+    """For tests of background jobs: write with `committed.db.sessionmaker()` (commit), then `run_jobs()`."""
+    from sqlalchemy import text
+
+    database = Database.connect(committed_url, pool_size=4)
+    async with database.engine.begin() as connection:
+        tables = await connection.scalars(
+            text(
+                "SELECT quote_ident(tablename) FROM pg_tables "
+                "WHERE schemaname = current_schema() AND tablename <> 'alembic_version'"
+            )
+        )
+        await connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    yield Committed(database, settings.model_copy(update={"DATABASE_URL": committed_url}))
+    await database.close()
+
+
+@pytest.fixture
+async def committed_client(app, committed: Committed) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+    """The API on the committed database: what a request defers, `committed.run_jobs()` then runs."""
+    app.state.db = committed.db
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client

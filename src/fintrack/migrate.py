@@ -38,6 +38,7 @@ def load_models() -> None:
     from fintrack.books import models as _books  # noqa: F401
     from fintrack.categorize import models as _categorize  # noqa: F401
     from fintrack.imports import models as _imports  # noqa: F401
+    from fintrack.jobs import models as _jobs  # noqa: F401
     from fintrack.ledger import models as _ledger  # noqa: F401
     from fintrack.rules import models as _rules  # noqa: F401
     from fintrack.transactions import models as _transactions  # noqa: F401

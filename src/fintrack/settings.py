@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     SESSION_TTL_HOURS: int = Field(default=24 * 14, ge=1)
     LOGIN_MAX_FAILURES: int = Field(default=5, ge=1)
     LOGIN_WINDOW_SECONDS: int = Field(default=900, ge=1)
+    WORKER_IN_PROCESS: bool = True
+    WORKER_CONCURRENCY: int = Field(default=1, ge=1, le=100)
 
     @field_validator("DATABASE_URL")
     @classmethod

@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 from fintrack.db import Base
+from fintrack.jobs.models import include_object
 from fintrack.migrate import load_models
 
 load_models()
@@ -19,7 +20,12 @@ def run() -> None:
         # Two processes starting at once must not both migrate.
         connection.exec_driver_sql("SELECT pg_advisory_lock(7242001)")
         try:
-            context.configure(connection=connection, target_metadata=Base.metadata, compare_type=True)
+            context.configure(
+                connection=connection,
+                target_metadata=Base.metadata,
+                compare_type=True,
+                include_object=include_object,
+            )
             with context.begin_transaction():
                 context.run_migrations()
             connection.commit()

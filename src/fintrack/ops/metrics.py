@@ -28,6 +28,12 @@ IMPORT_SESSIONS = Counter(
     ["format", "status"],
     registry=REGISTRY,
 )
+JOB_QUEUE_DEPTH = Gauge(
+    "job_queue_depth",
+    "Background jobs by queue and status (refreshed every 15 s)",
+    ["queue", "status"],
+    registry=REGISTRY,
+)
 
 
 def watch_pool(checked_out: Callable[[], int]) -> None:
@@ -38,4 +44,12 @@ def render() -> bytes:
     return generate_latest(REGISTRY)
 
 
-__all__ = ["CONTENT_TYPE", "DB_CONNECTIONS_ACTIVE", "HTTP_DURATION", "HTTP_REQUESTS", "IMPORT_SESSIONS", "render"]
+__all__ = [
+    "CONTENT_TYPE",
+    "DB_CONNECTIONS_ACTIVE",
+    "HTTP_DURATION",
+    "HTTP_REQUESTS",
+    "IMPORT_SESSIONS",
+    "JOB_QUEUE_DEPTH",
+    "render",
+]
