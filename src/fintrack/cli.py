@@ -1,4 +1,4 @@
-"""The `fintrack` command line: serve, db, user, token, demo."""
+"""The `fintrack` command line: serve, worker, db, user, token, demo."""
 
 from __future__ import annotations
 
@@ -69,13 +69,18 @@ def run_in_transaction(settings: Settings, work: Callable[..., Awaitable[T]]) ->
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on [default: HOST or 127.0.0.1]")] = None,
     port: Annotated[int | None, typer.Option(help="Port [default: PORT or 8000]")] = None,
+    no_worker: Annotated[
+        bool, typer.Option("--no-worker", help="Run no background jobs here (`fintrack worker` runs them)")
+    ] = False,
 ) -> None:
-    """Web UI, API and hub on one port; embedded PostgreSQL unless DATABASE_URL is set."""
+    """Web UI, API and hub on one port, and a background job worker; embedded PostgreSQL unless DATABASE_URL is set."""
     import uvicorn
 
     from fintrack.main import create_app
 
     settings = prepared(settings_or_exit())
+    if no_worker:
+        settings = settings.model_copy(update={"WORKER_IN_PROCESS": False})
     uvicorn.run(
         create_app(settings),
         host=host or settings.HOST,
@@ -85,6 +90,36 @@ def serve(
         forwarded_allow_ips="127.0.0.1",
         server_header=False,
     )
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[
+        int | None, typer.Option(min=1, max=100, help="Jobs run at once [default: WORKER_CONCURRENCY or 1]")
+    ] = None,
+    queues: Annotated[str | None, typer.Option(help="Comma-separated queues to work on [default: all]")] = None,
+) -> None:
+    """Run background jobs until SIGTERM or SIGINT, then let the running ones finish."""
+    from fintrack import logs, pgserver
+    from fintrack.db import Database
+    from fintrack.jobs.worker import run_standalone
+
+    settings = prepared(settings_or_exit())
+    logs.configure(settings)
+    jobs_at_once = concurrency or settings.WORKER_CONCURRENCY
+    names = [name.strip() for name in (queues or "").split(",") if name.strip()] or None
+
+    async def main() -> None:
+        database = Database.connect(settings.DATABASE_URL or "", pool_size=jobs_at_once + 1)
+        try:
+            await run_standalone(database, settings, queues=names, concurrency=jobs_at_once)
+        finally:
+            await database.close()
+
+    try:
+        asyncio.run(main())
+    finally:
+        pgserver.release()
 
 
 @db_app.command("upgrade")

@@ -19,6 +19,7 @@ from fintrack.categorize.routes import router as categorize_router
 from fintrack.db import Database
 from fintrack.errors import DomainError, error_body
 from fintrack.imports.routes import router as imports_router
+from fintrack.jobs.worker import InProcess
 from fintrack.ledger.routes import router as ledger_router
 from fintrack.ops import metrics
 from fintrack.ops.middleware import BodyLimits, RequestContext
@@ -53,10 +54,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
             app.state.db = Database.connect(database_url(settings), settings.DB_POOL_SIZE)
         metrics.watch_pool(app.state.db.engine.pool.checkedout)
-        log.info("started", base_url=settings.BASE_URL, env=settings.FINTRACK_ENV)
+        background = InProcess(app.state.db, settings)
+        log.info("started", base_url=settings.BASE_URL, env=settings.FINTRACK_ENV, worker=settings.WORKER_IN_PROCESS)
         try:
             yield
         finally:
+            await background.stop()  # lets a running job finish before the pool closes
             if own:
                 await app.state.db.close()
                 from fintrack import pgserver

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 
 from tests.conftest import PASSWORD
@@ -152,6 +153,65 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path):
     assert "SECRET_KEY (or SECRET_KEY_FILE) is required" in result.stderr
     placeholder = run_cli(tmp_path, "db", "upgrade", FINTRACK_ENV="production", SECRET_KEY="changeme")
     assert placeholder.returncode == 2 and "placeholder" in placeholder.stderr
+
+
+def embedded_database(data_dir: Path) -> psycopg.Connection:
+    """A connection to the embedded server a fintrack process started, without becoming one of its users."""
+    socket_dir = (data_dir / "postgres" / "postmaster.pid").read_text().splitlines()[4]
+    return psycopg.connect(host=socket_dir, user="postgres", dbname="fintrack", autocommit=True)
+
+
+def defer_upkeep(connection: psycopg.Connection) -> int:
+    row = connection.execute(
+        "SELECT unnest(procrastinate_defer_jobs_v1(ARRAY[ROW('maintenance', 'jobs.remove_old', 0, NULL, NULL, "
+        "'{\"days\": 0}'::jsonb, NULL)]::procrastinate_job_to_defer_v1[]))"
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def wait_for_job(connection: psycopg.Connection, job_id: int, timeout: float = 60) -> str:
+    deadline = time.monotonic() + timeout
+    status = None
+    while time.monotonic() < deadline:
+        row = connection.execute("SELECT status::text FROM procrastinate_jobs WHERE id = %s", (job_id,)).fetchone()
+        status = row[0] if row else None
+        if status in ("succeeded", "failed"):
+            break
+        time.sleep(0.1)
+    return str(status)
+
+
+def test_background_jobs_run_in_serve_and_in_a_separate_worker(server, data_dir, tmp_path):
+    with embedded_database(data_dir) as connection:
+        assert wait_for_job(connection, defer_upkeep(connection)) == "succeeded"  # serve's in-process worker
+
+    log = tmp_path / "worker.log"
+    with log.open("w") as out:
+        worker = subprocess.Popen(
+            [*FINTRACK, "worker", "--concurrency", "2", "--queues", "maintenance,imports"],
+            env=env_for(tmp_path),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while "worker started" not in log.read_text() and time.monotonic() < deadline:
+            assert worker.poll() is None, log.read_text()
+            time.sleep(0.1)
+        with embedded_database(tmp_path) as connection:
+            assert wait_for_job(connection, defer_upkeep(connection)) == "succeeded", log.read_text()
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=30) == 0, log.read_text()
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert "Traceback" not in log.read_text()
+    deadline = time.monotonic() + 10
+    while (tmp_path / "postgres" / "postmaster.pid").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not (tmp_path / "postgres" / "postmaster.pid").exists()
 
 
 def test_sigterm_stops_the_server_and_its_embedded_database(server, data_dir):

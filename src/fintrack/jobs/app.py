@@ -23,6 +23,7 @@ log = structlog.get_logger("fintrack.jobs")
 # Every module that declares tasks: a worker imports these before it fetches a job, so it knows every task
 # name a web process may defer. Adding a domain's tasks is one line here.
 TASK_MODULES: list[str] = [
+    "fintrack.jobs.tasks",
     # "fintrack.imports.tasks",
     # "fintrack.categorize.tasks",
 ]
@@ -118,7 +119,11 @@ def conninfo(url: str | URL) -> str:
     return make_conninfo("", **{key: value for key, value in params.items() if value is not None})
 
 
-def build_app(database: Database, pool_size: int) -> procrastinate.App:
+# Periodic upkeep, deferred by whichever long-running worker sees the tick first (once per tick in all).
+SCHEDULE = {"jobs.remove_old": "17 4 * * *"}
+
+
+def build_app(database: Database, pool_size: int, *, periodic: bool = True) -> procrastinate.App:
     """A procrastinate App that knows every declared task, with a small pool of its own for fetching and
     finishing jobs (the tasks' own work goes through `database`)."""
     import_task_modules()
@@ -139,6 +144,9 @@ def build_app(database: Database, pool_size: int) -> procrastinate.App:
             queueing_lock=spec.queueing_lock,
             pass_context=True,
         )(_runner(spec))
+    if periodic:
+        for name, cron in SCHEDULE.items():
+            app.periodic(cron=cron)(app.tasks[name])
     return app
 
 

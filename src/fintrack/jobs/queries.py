@@ -93,3 +93,16 @@ async def add_error(session: AsyncSession, job_id: int, attempt: int, error: str
 
 async def errors(session: AsyncSession, job_id: int) -> list[JobError]:
     return list(await session.scalars(select(JobError).where(JobError.job_id == job_id).order_by(JobError.attempt)))
+
+
+async def remove_finished(session: AsyncSession, days: int) -> int:
+    """Events cascade with their job; job_errors too."""
+    result = await session.execute(
+        text(
+            "DELETE FROM procrastinate_jobs j WHERE j.status IN ('succeeded', 'cancelled') "
+            "AND NOT EXISTS (SELECT 1 FROM procrastinate_events e WHERE e.job_id = j.id "
+            "AND e.at > now() - make_interval(days => :days))"
+        ),
+        {"days": days},
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
