@@ -108,6 +108,11 @@ async def test_a_failing_task_is_retried_then_fails_with_its_errors_recorded(com
         (2, "ValueError: sync broke on run 2"),
         (3, "ValueError: sync broke on run 3"),
     ]
+    async with committed.db.sessionmaker() as session, session.begin():
+        # What docs/operations.md tells an operator to run once the cause is fixed.
+        await session.execute(text("SELECT procrastinate_retry_job_v2(:id, now(), NULL, NULL, NULL)"), {"id": job_id})
+    await committed.run_jobs()
+    assert len(runs) == 4
 
 
 async def test_a_task_may_defer_further_jobs(committed: Committed) -> None:
@@ -169,3 +174,37 @@ async def test_the_jobs_of_a_worker_that_died_are_run_again(committed: Committed
     await committed.run_jobs()
     assert runs == [("promote", job_id, 1)]
     assert await is_admin(committed, user_id)
+
+
+async def test_upkeep_removes_finished_jobs_but_keeps_failed_ones(committed: Committed) -> None:
+    user_id = await new_user(committed, "hugo@example.com")
+    async with committed.db.sessionmaker() as session, session.begin():
+        done = await defer(session, "tests.jobs.promote", user_id=user_id)
+        broken = await defer(session, "tests.jobs.flaky", label="kept")
+    await committed.run_jobs()
+    async with committed.db.sessionmaker() as session, session.begin():
+        upkeep = await defer(session, "jobs.remove_old", days=0)
+    await committed.run_jobs()
+    async with committed.db.sessionmaker() as session:
+        assert await job_status(session, done) is None
+        kept = await job_status(session, broken)
+        assert kept is not None and kept["status"] == "failed" and len(kept["errors"]) == 3
+        assert (await job_status(session, upkeep) or {}).get("status") == "succeeded"
+
+
+def test_the_worker_connects_with_libpq_conninfo_from_our_url() -> None:
+    from psycopg.conninfo import conninfo_to_dict
+
+    from fintrack.jobs.app import conninfo
+
+    embedded = conninfo_to_dict(conninfo("postgresql+psycopg://postgres@/fintrack?host=/tmp/ft-pg/sock"))
+    assert embedded == {"host": "/tmp/ft-pg/sock", "user": "postgres", "dbname": "fintrack"}
+    external = conninfo_to_dict(conninfo("postgresql+psycopg://app:p%40ss%20w@db.lan:5433/ft?sslmode=require"))
+    assert external == {
+        "host": "db.lan",
+        "port": "5433",
+        "user": "app",
+        "password": "p@ss w",
+        "dbname": "ft",
+        "sslmode": "require",
+    }
