@@ -1,0 +1,592 @@
+"""The rules engine: validated rules compiled once, then the first matching rule of each transaction. Pure.
+
+Text is compared folded (fold(): case folded, accents removed, runs of spaces as one), so "Pão de Açúcar"
+and "PAO  DE ACUCAR" are the same text. Rules run in (position, id) order, disabled ones are skipped, and the
+first whose conditions hold wins.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_DOWN, Decimal
+from typing import Any, Protocol
+
+import regex
+from pydantic import TypeAdapter, ValidationError
+
+from fintrack.money import minor_units
+from fintrack.rules.errors import InvalidRule
+from fintrack.rules.schemas import (
+    AccountCondition,
+    AmountCondition,
+    Condition,
+    DateCondition,
+    DayOfMonthCondition,
+    DirectionCondition,
+    RuleDraft,
+    TextCondition,
+)
+
+# A pattern that backtracks catastrophically on some text gives up after this long and is then treated as not
+# matching for the rest of the RuleSet's life, so one bad pattern costs one timeout, not one per transaction.
+REGEX_TIMEOUT = 0.05
+# regex expands counted repeats when it compiles: (((a{50}){50}){50}){50} takes seconds and gigabytes.
+MAX_REPEAT_PRODUCT = 10_000
+_REPEAT = re.compile(r"\{\s*(\d*)\s*(?:,\s*(\d*)\s*)?\}")
+_TEXT_OPS = ("contains", "equals", "starts_with")
+_CACHE_LIMIT = 100_000
+_TAGS = frozenset({"payee", "description", "memo", "text", "amount", "direction", "account", "date", "day_of_month"})
+
+
+class _FoldTable(dict[int, str]):
+    """Each character folded on its own (case folded, decomposed, marks dropped), worked out once when first seen."""
+
+    def __missing__(self, code: int) -> str:
+        decomposed = unicodedata.normalize("NFKD", chr(code).casefold())
+        folded = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+        self[code] = folded
+        return folded
+
+
+_FOLD = _FoldTable()
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
+def _fold_run(m: re.Match[str]) -> str:
+    return m.group().translate(_FOLD)
+
+
+def fold(text: str | None) -> str:
+    """Case folded, accents (combining marks) removed, whitespace runs as one space, trimmed."""
+    if not text:
+        return ""
+    s = text.casefold()
+    if not s.isascii():
+        # Character by character equals folding the whole string (decomposition and case folding work per
+        # character, and the marks that canonical ordering would move are dropped anyway), and only the
+        # non-ASCII runs need it.
+        s = _NON_ASCII.sub(_fold_run, s)
+    return " ".join(s.split())
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """What a rule can look at in one transaction (imported row or stored transaction)."""
+
+    account_id: int
+    date: dt.date
+    amount: Decimal
+    currency: str
+    description: str
+    payee: str | None
+    memo: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """The rule that matched and what it does; splits are (category_id, amount) pairs summing to the amount."""
+
+    rule_id: int
+    rule_name: str
+    category_id: int | None
+    tag_ids: tuple[int, ...]
+    payee: str | None
+    splits: tuple[tuple[int, Decimal], ...] = ()
+
+
+class StoredRule(Protocol):
+    """A row of the rules table, or anything shaped like one."""
+
+    id: int
+    name: str
+    position: int
+    enabled: bool
+    conditions: Any
+    actions: Any
+
+
+# Documents ---------------------------------------------------------------------------------------------------
+
+_DRAFT = TypeAdapter(RuleDraft)
+
+
+def _path(loc: Sequence[int | str]) -> str:
+    out = ""
+    parts = list(loc)
+    # A discriminated union puts the tag in the location (conditions.0.description.value): leave it out.
+    if len(parts) > 2 and parts[0] == "conditions" and isinstance(parts[1], int) and parts[2] in _TAGS:
+        del parts[2]
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "rule"
+
+
+def parse(document: object) -> RuleDraft:
+    """A draft ({"match", "conditions", "actions"}) from JSON-like data, or InvalidRule naming the field."""
+    try:
+        return _DRAFT.validate_python(document)
+    except ValidationError as exc:
+        errors = [{"field": _path(e["loc"]), "message": e["msg"]} for e in exc.errors()[:20]]
+        first = errors[0]
+        raise InvalidRule(f"{first['field']}: {first['message']}", field=first["field"], errors=errors) from None
+
+
+def to_stored(draft: RuleDraft) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The two JSONB columns: conditions {"match", "items"} and actions, without empty members."""
+    items = [c.model_dump(mode="json", exclude_none=True) for c in draft.conditions]
+    actions = draft.actions.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+    return {"match": draft.match, "items": items}, actions
+
+
+def from_stored(conditions: Any, actions: Any) -> RuleDraft:
+    items = conditions.get("items") if isinstance(conditions, dict) else conditions
+    match = conditions.get("match", "all") if isinstance(conditions, dict) else "all"
+    return parse({"match": match, "conditions": items, "actions": actions})
+
+
+def references(draft: RuleDraft) -> list[tuple[str, str, int]]:
+    """(field, kind, id) of every account, category and tag the draft names, for the caller to check."""
+    found: list[tuple[str, str, int]] = []
+    for n, condition in enumerate(draft.conditions):
+        if isinstance(condition, AccountCondition):
+            found += [(f"conditions[{n}].ids[{k}]", "account", i) for k, i in enumerate(condition.ids)]
+    actions = draft.actions
+    if actions.category_id is not None:
+        found.append(("actions.category_id", "category", actions.category_id))
+    found += [(f"actions.tag_ids[{k}]", "tag", i) for k, i in enumerate(actions.tag_ids)]
+    for k, part in enumerate(actions.splits or []):
+        found.append((f"actions.splits[{k}].category_id", "category", part.category_id))
+    return found
+
+
+# Conditions --------------------------------------------------------------------------------------------------
+
+
+class _Context:
+    """One subject, folded once for every rule that looks at it."""
+
+    __slots__ = ("account_id", "amount", "date", "description", "memo", "payee")
+
+    def __init__(self, subject: Subject, folded: Callable[[str | None], str] = fold) -> None:
+        self.account_id = subject.account_id
+        self.date = subject.date
+        self.amount = subject.amount
+        self.payee = folded(subject.payee)
+        self.description = folded(subject.description)
+        self.memo = folded(subject.memo)
+
+
+Predicate = Callable[[_Context], bool]
+TextTest = Callable[[str], bool]
+
+
+class _Pattern:
+    """A user's regular expression, searched with a timeout; one that times out stops matching anything."""
+
+    __slots__ = ("broken", "compiled")
+
+    def __init__(self, compiled: Any) -> None:
+        self.compiled = compiled
+        self.broken = False
+
+    def __call__(self, text: str) -> bool:
+        if self.broken:
+            return False
+        try:
+            return self.compiled.search(text, timeout=REGEX_TIMEOUT) is not None
+        except TimeoutError:
+            self.broken = True
+            return False
+
+
+def _compile_pattern(value: str, where: str) -> _Pattern:
+    # The text it runs on is folded, so accents in the pattern go too, and case is ignored.
+    source = "".join(c for c in unicodedata.normalize("NFKD", value) if not unicodedata.combining(c))
+    product = 1
+    for low, high in _REPEAT.findall(source):
+        product *= max(int(low or 0), int(high or 0), 1)
+    if product > MAX_REPEAT_PRODUCT:
+        raise InvalidRule(
+            f"{where}: counted repeats such as {{n}} multiply to more than {MAX_REPEAT_PRODUCT:,}", field=where
+        )
+    try:
+        compiled = regex.compile(source, regex.IGNORECASE)
+    except (regex.error, OverflowError, RecursionError, ValueError) as exc:
+        raise InvalidRule(f"{where}: not a valid regular expression: {exc}", field=where) from None
+    pattern = _Pattern(compiled)
+    # Runaway backtracking shows on long runs of the characters the pattern itself uses.
+    letters = sorted({c for c in source.casefold() if c.isalnum()})[:6] or ["a"]
+    probes = [c * 200 + "!" for c in letters] + ["".join(letters) * 40 + "!", "a1 " * 70 + "!"]
+    for probe in probes:
+        pattern(probe)
+        if pattern.broken:
+            raise InvalidRule(
+                f"{where}: the pattern takes too long on some text (catastrophic backtracking); simplify it",
+                field=where,
+            )
+    return pattern
+
+
+_CLASS_ESCAPES = frozenset("dwsbDWSBAZG")
+
+
+def required_word(source: str) -> str:
+    """The longest run of ASCII letters and digits that every match of the pattern contains, or "".
+
+    Conservative: alternation, inline flags and escapes other than classes (\\d) and punctuation (\\.) give
+    "", and what is inside groups and brackets is not read.
+    """
+    if "|" in source or "(?" in source:
+        return ""
+    best, run, depth, i = "", "", 0, 0
+    while i < len(source):
+        ch = source[i]
+        step = 1
+        if ch == "\\":
+            following = source[i + 1 : i + 2]
+            if following.isalnum() and following not in _CLASS_ESCAPES:
+                return ""
+            step = 2
+        elif ch == "[":
+            j = i + 1
+            j += source[j : j + 1] == "^"
+            j += source[j : j + 1] == "]"
+            while j < len(source) and source[j] != "]":
+                if source[j] == "[":
+                    return ""  # a POSIX class or a nested set: not read
+                j += 2 if source[j] == "\\" else 1
+            if j >= len(source):
+                return ""
+            step = j + 1 - i
+        elif ch in "()":
+            depth += 1 if ch == "(" else -1
+        elif depth == 0 and ch.isascii() and ch.isalnum():
+            run += ch
+            i += 1
+            continue
+        elif ch in "?*{":
+            run = run[:-1]  # the quantifier makes the run's last character optional
+            if ch == "{":
+                end = source.find("}", i)
+                if end < 0:
+                    return ""
+                step = end + 1 - i
+        best = max(best, run, key=len)
+        run = ""
+        i += step
+    return max(best, run, key=len).casefold()
+
+
+def _text_test(condition: TextCondition, where: str) -> tuple[TextTest, str | None]:
+    """A test of one folded text, and the literal it needs in the text (a pattern's may be "")."""
+    if condition.op == "regex":
+        pattern = _compile_pattern(condition.value, where)
+        return pattern, required_word(pattern.compiled.pattern)
+    literal = fold(condition.value)
+    if not literal:
+        raise InvalidRule(f"{where}: nothing is left to compare once accents and spaces are ignored", field=where)
+    if condition.op == "contains":
+        return (lambda text: literal in text), literal
+    if condition.op == "equals":
+        return (lambda text: text == literal), literal
+    return (lambda text: text.startswith(literal)), literal
+
+
+def _text_predicate(test: TextTest, field_name: str) -> Predicate:
+    if field_name == "payee":
+        return lambda c: test(c.payee)
+    if field_name == "description":
+        return lambda c: test(c.description)
+    if field_name == "memo":
+        return lambda c: test(c.memo)
+    return lambda c: test(c.payee) or test(c.description) or test(c.memo)
+
+
+def _amount(condition: AmountCondition, where: str) -> Predicate:
+    low = Decimal(condition.min) if condition.min is not None else None
+    high = Decimal(condition.max) if condition.max is not None else None
+    if low is None and high is None:
+        raise InvalidRule(f"{where}: give min, max or both", field=where)
+    if low is not None and high is not None:
+        if low > high:
+            raise InvalidRule(f"{where}.min: min ({low}) is above max ({high})", field=f"{where}.min")
+        return lambda c: low <= c.amount <= high
+    if low is not None:
+        return lambda c: c.amount >= low
+    return lambda c: c.amount <= high  # type: ignore[operator]
+
+
+def _date(condition: DateCondition, where: str) -> Predicate:
+    start, end = condition.start, condition.end
+    if start is None and end is None:
+        raise InvalidRule(f"{where}: give start, end or both", field=where)
+    if start is not None and end is not None and start > end:
+        raise InvalidRule(f"{where}.start: start ({start}) is after end ({end})", field=f"{where}.start")
+    return lambda c: (start is None or c.date >= start) and (end is None or c.date <= end)
+
+
+def _day_of_month(condition: DayOfMonthCondition) -> Predicate:
+    start, end = condition.start, condition.end
+    if start <= end:
+        return lambda c: start <= c.date.day <= end
+    return lambda c: c.date.day >= start or c.date.day <= end
+
+
+def _condition(condition: Condition, where: str) -> tuple[int, Predicate, str | None]:
+    """(cost, predicate, the literal it needs in the text if any)."""
+    if isinstance(condition, TextCondition):
+        test, literal = _text_test(condition, f"{where}.value")
+        return (5 if condition.op == "regex" else 4), _text_predicate(test, condition.field), literal
+    if isinstance(condition, DirectionCondition):
+        if condition.value == "debit":
+            return 0, (lambda c: c.amount < 0), None
+        return 0, (lambda c: c.amount > 0), None
+    if isinstance(condition, AccountCondition):
+        ids = frozenset(condition.ids)
+        return 1, (lambda c: c.account_id in ids), None
+    if isinstance(condition, AmountCondition):
+        return 2, _amount(condition, where), None
+    if isinstance(condition, DateCondition):
+        return 3, _date(condition, where), None
+    return 3, _day_of_month(condition), None
+
+
+# Actions -----------------------------------------------------------------------------------------------------
+
+
+def allocate(amount: Decimal, currency: str, percents: Sequence[Decimal]) -> tuple[Decimal, ...]:
+    """Split amount by percentages in the currency's minor units; the last part takes the remainder.
+
+    Every part but the last is rounded toward zero, so the last keeps the amount's sign and the parts add up
+    to the amount exactly.
+    """
+    unit = Decimal(1).scaleb(-minor_units(currency))
+    parts = [(amount * p / 100).quantize(unit, rounding=ROUND_DOWN) for p in percents[:-1]]
+    last = amount - sum(parts, Decimal(0))
+    parts.append(last.quantize(unit) if last == last.quantize(unit, rounding=ROUND_DOWN) else last)
+    return tuple(p if p else abs(p) for p in parts)  # no "-0.00"
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    rule_id: int
+    name: str
+    test: Predicate
+    template: Match
+    split_categories: tuple[int, ...] = ()
+    split_percents: tuple[Decimal, ...] = ()
+    # The longest word of a literal the text must contain (all-mode rules only): the RuleSet's index key.
+    key: str | None = None
+    # -1 when only debits can match, 1 only credits, 0 either: rules with no word are only tried on their sign.
+    sign: int = 0
+
+    def match_for(self, subject: Subject) -> Match:
+        if not self.split_percents:
+            return self.template
+        amounts = allocate(subject.amount, subject.currency, self.split_percents)
+        t = self.template
+        splits = tuple(zip(self.split_categories, amounts, strict=True))
+        return Match(t.rule_id, t.rule_name, t.category_id, t.tag_ids, t.payee, splits)
+
+    def matches(self, subject: Subject) -> bool:
+        return self.test(_Context(subject))
+
+
+def _all(predicates: Sequence[Predicate]) -> Predicate:
+    if len(predicates) == 1:
+        return predicates[0]
+    first, rest = predicates[0], tuple(predicates[1:])
+
+    def test(c: _Context) -> bool:
+        if not first(c):
+            return False
+        for p in rest:
+            if not p(c):
+                return False
+        return True
+
+    return test
+
+
+def _any(predicates: Sequence[Predicate]) -> Predicate:
+    chosen = tuple(predicates)
+    return lambda c: any(p(c) for p in chosen)
+
+
+def compile_rule(rule_id: int, name: str, draft: RuleDraft) -> CompiledRule:
+    """Check what the draft means (InvalidRule naming the field) and compile it."""
+    compiled = sorted(
+        (_condition(c, f"conditions[{n}]") for n, c in enumerate(draft.conditions)), key=lambda item: item[0]
+    )
+    predicates = [p for _, p, _ in compiled]
+    actions = draft.actions
+    if actions.category_id is None and not actions.tag_ids and actions.payee is None and not actions.splits:
+        raise InvalidRule("actions: give at least one of category_id, tag_ids, payee or splits", field="actions")
+    if actions.category_id is not None and actions.splits:
+        raise InvalidRule(
+            "actions.splits: a rule sets either a category or splits (whose parts carry the categories)",
+            field="actions.splits",
+        )
+    percents: list[Decimal] = []
+    for n, part in enumerate(actions.splits or []):
+        percent = Decimal(part.percent)
+        if not 0 < percent <= 100:
+            where = f"actions.splits[{n}].percent"
+            raise InvalidRule(f"{where}: a share is above 0 and at most 100", field=where)
+        percents.append(percent)
+    if percents and sum(percents) != 100:
+        raise InvalidRule(f"actions.splits: the shares add up to {sum(percents)} %, not 100 %", field="actions.splits")
+    key, sign = None, 0
+    if draft.match == "all":
+        words = [w for _, _, literal in compiled if literal for w in literal.split()]
+        longest = max(words, key=len, default="")
+        key = longest if len(longest) >= 2 else None
+        sign = _sign(draft.conditions)
+    template = Match(rule_id, name, actions.category_id, tuple(dict.fromkeys(actions.tag_ids)), actions.payee)
+    return CompiledRule(
+        rule_id,
+        name,
+        _all(predicates) if draft.match == "all" else _any(predicates),
+        template,
+        tuple(p.category_id for p in actions.splits or []),
+        tuple(percents),
+        key,
+        sign,
+    )
+
+
+def _sign(conditions: Sequence[Condition]) -> int:
+    """The sign an amount must have for every condition to hold (all mode), 0 when either will do."""
+    for c in conditions:
+        if isinstance(c, DirectionCondition):
+            return -1 if c.value == "debit" else 1
+        if isinstance(c, AmountCondition):
+            if c.max is not None and Decimal(c.max) < 0:
+                return -1
+            if c.min is not None and Decimal(c.min) > 0:
+                return 1
+    return 0
+
+
+# The rule set ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RuleSet:
+    """Compiled rules in order, with an index from words to the rules that need them.
+
+    Most rules need a word in the text ("uber", "padaria"). A transaction's words are looked up in a cache of
+    which rules' words each contains (a rule's word lies inside one word of the text, since both are folded
+    the same way), so a transaction is tested against the few rules it could match, not all of them.
+    """
+
+    rules: tuple[CompiledRule, ...] = ()
+    skipped: dict[int, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        by_sign: dict[int, list[int]] = {-1: [], 0: [], 1: []}
+        self._by_key: dict[str, list[int]] = {}
+        for n, rule in enumerate(self.rules):
+            if rule.key is not None:
+                self._by_key.setdefault(rule.key, []).append(n)
+            elif rule.sign:
+                by_sign[rule.sign].append(n)
+            else:
+                for sign in by_sign:
+                    by_sign[sign].append(n)
+        self._always = {sign: (ns, frozenset(ns)) for sign, ns in by_sign.items()}
+        self._by_pair: dict[str, list[str]] = {}
+        for key in self._by_key:
+            self._by_pair.setdefault(key[:2], []).append(key)
+        self._words: dict[str, tuple[int, ...]] = {}
+        self._folds: dict[str, str] = {}
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    def _rules_in(self, word: str) -> tuple[int, ...]:
+        keys = {
+            key
+            for i in range(len(word) - 1)
+            for key in self._by_pair.get(word[i : i + 2], ())
+            if word.startswith(key, i)
+        }
+        return tuple(sorted({n for key in keys for n in self._by_key[key]}))
+
+    def _order(self, c: _Context) -> Iterable[int]:
+        always, always_set = self._always[(c.amount > 0) - (c.amount < 0)]
+        if not self._by_key:
+            return always
+        words = set(c.description.split())
+        if c.payee:
+            words.update(c.payee.split())
+        if c.memo:
+            words.update(c.memo.split())
+        cache = self._words
+        found: set[int] = set()
+        for word in words:
+            hit = cache.get(word)
+            if hit is None:
+                if len(cache) >= _CACHE_LIMIT:
+                    cache.clear()
+                hit = cache[word] = self._rules_in(word)
+            if hit:
+                found.update(hit)
+        if not found:
+            return always
+        return sorted(found.union(always_set)) if always else sorted(found)
+
+    def _fold(self, text: str | None) -> str:
+        # Statements repeat themselves (the same shop, the same card boilerplate in the memo).
+        if not text:
+            return ""
+        folded = self._folds.get(text)
+        if folded is None:
+            if len(self._folds) >= _CACHE_LIMIT:
+                self._folds.clear()
+            folded = self._folds[text] = fold(text)
+        return folded
+
+    def first_match(self, subject: Subject) -> Match | None:
+        c = _Context(subject, self._fold)
+        rules = self.rules
+        for n in self._order(c):
+            rule = rules[n]
+            if rule.test(c):
+                return rule.match_for(subject)
+        return None
+
+
+def compile_rules(
+    rows: Iterable[StoredRule],
+    *,
+    categories: Iterable[int] | None = None,
+    tags: Iterable[int] | None = None,
+) -> RuleSet:
+    """Enabled rules in (position, id) order. With the book's category and tag ids, a rule naming one that is
+    gone (deleted since the rule was saved) is skipped rather than half applied; skipped says which and why."""
+    known_categories = set(categories) if categories is not None else None
+    known_tags = set(tags) if tags is not None else None
+    compiled: list[CompiledRule] = []
+    skipped: dict[int, str] = {}
+    for row in sorted(rows, key=lambda r: (r.position, r.id)):
+        if not row.enabled:
+            continue
+        try:
+            draft = from_stored(row.conditions, row.actions)
+            rule = compile_rule(row.id, row.name, draft)
+        except InvalidRule as exc:
+            skipped[row.id] = exc.message
+            continue
+        for where, kind, ident in references(draft):
+            known = known_categories if kind == "category" else known_tags if kind == "tag" else None
+            if known is not None and ident not in known:
+                skipped[row.id] = f"{where}: {kind} {ident} no longer exists"
+                break
+        else:
+            compiled.append(rule)
+    return RuleSet(tuple(compiled), skipped)
