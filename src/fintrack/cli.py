@@ -294,30 +294,42 @@ def import_file(
         raise fail(f"cannot read {file}: {exc.strerror}") from None
     settings = prepared(settings_or_exit())
 
-    async def work(session):  # type: ignore[no-untyped-def]
-        return await import_from_cli(
-            session,
-            data,
-            file.name,
-            account=account,
-            user_email=user,
-            currency=currency,
-            fmt=format,
-            statement_account=statement_account,
-            commit=commit,
-        )
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-    summary, row_lines = run_in_transaction(settings, work)
+    # On stderr, and gone when done: stdout stays the summary (or JSON) a script reads.
+    with Progress(
+        TextColumn("{task.description:<11}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
+        console=err, transient=True,
+    ) as bar:  # fmt: skip
+        stage = bar.add_task("reading", total=None)
+
+        async def report(name: str, done: int, total: int) -> None:
+            bar.update(stage, description=name, completed=done, total=total or None)
+
+        async def work(session):  # type: ignore[no-untyped-def]
+            return await import_from_cli(
+                session,
+                data,
+                file.name,
+                account=account,
+                user_email=user,
+                currency=currency,
+                fmt=format,
+                statement_account=statement_account,
+                commit=commit,
+                progress=report,
+            )
+
+        summary, row_lines = run_in_transaction(settings, work)
     if rows:
         for line in row_lines:
             typer.echo(json.dumps(line, ensure_ascii=False))
     if as_json:
         typer.echo(json.dumps(summary, ensure_ascii=False))
     elif not rows:
-        table = Table("session", "format", "rows", "new", "duplicates", "errors", "committed")
-        table.add_row(
-            *(str(summary[k]) for k in ("session", "format", "rows", "new", "duplicates", "errors", "committed"))
-        )
+        columns = ("session", "format", "rows", "new", "transfers", "duplicates", "errors", "categorized", "committed")
+        table = Table(*columns)
+        table.add_row(*(str(summary[k]) for k in columns))
         Console().print(table)
         for notice in summary["notices"]:
             err.print(f"{notice['severity']}: {notice['message']}")

@@ -18,6 +18,7 @@ from fintrack.books.routes import router as books_router
 from fintrack.categorize.routes import router as categorize_router
 from fintrack.db import Database
 from fintrack.errors import DomainError, error_body
+from fintrack.imports.routes import profiles_router
 from fintrack.imports.routes import router as imports_router
 from fintrack.jobs.worker import InProcess
 from fintrack.ledger.routes import router as ledger_router
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         transactions_router,
         reports_router,
         imports_router,
+        profiles_router,
         categorize_router,
     ):
         # Documented once for every route: schemathesis and API clients rely on the error shape.

@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     LOG_FORMAT: Literal["json", "console", "auto"] = "auto"
     MAX_BODY_BYTES: int = Field(default=1_048_576, ge=1024)
     IMPORT_MAX_BYTES: int = Field(default=64 * 1_048_576, ge=1024)
+    # Uploads larger than this are explained by a worker (about 15,000 CSV rows); smaller ones in the request.
+    IMPORT_BACKGROUND_BYTES: int = Field(default=1_048_576, ge=0)
+    # Previews with more rows than this are committed by a worker.
+    IMPORT_BACKGROUND_ROWS: int = Field(default=10_000, ge=0)
     DB_POOL_SIZE: int = Field(default=10, ge=1, le=200)
     SESSION_TTL_HOURS: int = Field(default=24 * 14, ge=1)
     LOGIN_MAX_FAILURES: int = Field(default=5, ge=1)

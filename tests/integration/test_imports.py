@@ -34,6 +34,9 @@ async def test_preview_commit_reimport_revert(alice, checking):
         "possible_duplicates": 0,
         "deleted": 0,
         "errors": 0,
+        "transfers": 0,
+        "categorized": 0,
+        "suggested": 0,
         "committed": 0,
     }
     assert (await alice.get("/api/v1/transactions")).json()["items"] == [], "a preview writes nothing"

@@ -40,7 +40,7 @@ _DIRECTIONS: list[tuple[re.Pattern[str], str]] = [
         (r"\b(deb|debito) (automatico|aut)\b", " debito_aut "),
     ]
 ]
-_ANY_DIRECTION = re.compile(r"\b(pix|transf|ted|doc|cred|credito|pagamento|pagto|pgto|pag|deb|debito)\b")
+_ANY_DIRECTION = re.compile(r"\b(pix|transf[a-z]*|ted|doc|cred|credito|pagamento|pagto|pgto|pag|deb|debito)\b")
 # A marketplace tag says what kind of purchase it was; a card processor's tag says nothing.
 _MARKETPLACES = re.compile(r"\b(ifd|ifood)\s*\*")
 _PROCESSORS = re.compile(r"\b(pag|pg|mp|mercpago|mercadopago|ec|sumup|stone|cielo|picpay|pagseguro|dl|pp|ppro)\s*\*")

@@ -23,8 +23,15 @@ class TransactionEmbedding(Base):
             postgresql_using="hnsw",
             postgresql_ops={"embedding": "vector_ip_ops"},
         ),
-        # Rows whose normalized text is identical vote without a vector search (most of a household's history).
-        Index("transaction_embeddings_norm", "book_id", "norm", postgresql_where=text("category_id IS NOT NULL")),
+        # Rows whose normalized text is identical vote without a vector search (most of a household's history);
+        # category_id in the index lets the vote be an index-only scan instead of a heap visit per twin.
+        Index(
+            "transaction_embeddings_norm",
+            "book_id",
+            "norm",
+            "category_id",
+            postgresql_where=text("category_id IS NOT NULL"),
+        ),
     )
 
     transaction_id: Mapped[int] = mapped_column(

@@ -123,13 +123,16 @@ async def exact_votes(session: AsyncSession, book_id: int, norms: list[str]) -> 
     return out
 
 
+_TUNE = text(
+    "SELECT set_config('hnsw.ef_search', :ef, true), set_config('hnsw.iterative_scan', 'relaxed_order', true), "
+    "set_config('plan_cache_mode', 'force_custom_plan', true)"
+)
+
+
 async def _tune_index_scan(session: AsyncSession, ef_search: int) -> None:
-    await session.execute(
-        text(
-            "SELECT set_config('hnsw.ef_search', :ef, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)"
-        ),
-        {"ef": str(ef_search)},
-    )
+    # psycopg prepares a statement after a few runs, and PostgreSQL then tries a generic plan, which does not
+    # know LIMIT k is small: it sorted the whole book (300 ms) instead of walking the HNSW index (0.2 ms).
+    await session.execute(_TUNE, {"ef": str(ef_search)})
 
 
 async def nearest(session: AsyncSession, book_id: int, vectors: list[str], k: int) -> list[list[tuple[int, float]]]:

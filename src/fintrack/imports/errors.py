@@ -45,3 +45,27 @@ class CannotImportError(InvalidInput):
     """A row the file could not be read from cannot be imported: fix the file or enter it by hand."""
 
     code = "row_unreadable"
+
+
+class InvalidMapping(InvalidInput):
+    """The column mapping cannot read this file."""
+
+    code = "invalid_mapping"
+
+
+class NotCsv(InvalidInput):
+    """Only a CSV import has a column mapping."""
+
+    code = "not_csv"
+
+
+class ProfileNotFound(NotFound):
+    """No such saved CSV profile in this book."""
+
+    code = "import_profile_not_found"
+
+
+class NotPreviewed(Conflict):
+    """The session is not ready to commit: its preview is still being prepared, or it failed."""
+
+    code = "import_not_ready"

@@ -10,9 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fintrack.auth import queries as users
 from fintrack.auth.models import User
 from fintrack.books.access import access
+from fintrack.categorize import service as categorize
 from fintrack.errors import NotFound
 from fintrack.imports import queries
 from fintrack.imports import service as imports
+from fintrack.imports.explain import Progress
 from fintrack.imports.schemas import ImportRowOut
 from fintrack.ledger import queries as ledger_queries
 from fintrack.ledger import service as ledger
@@ -43,6 +45,7 @@ async def import_from_cli(
     fmt: str | None,
     statement_account: str | None,
     commit: bool,
+    progress: Progress | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     user = await _user(session, user_email)
     book = await access(session, user.id, None, user.default_book_id)
@@ -58,9 +61,17 @@ async def import_from_cli(
         filename=filename,
         fmt=fmt,
         statement_account=statement_account,
+        progress=progress,
     )
     if commit:
+        if progress:
+            await progress("committing", 0, imported.summary["rows"])
         imported = await imports.commit(session, book, imported.id)
+        if progress:
+            await progress("learning", imported.summary["committed"], imported.summary["committed"])
+        # No worker runs beside a command: learn from what was just written before the command ends.
+        await categorize.embed_missing(session, book.id)
+    names = {c.id: c.name for c in await ledger.categories(session, book)}
     lines = [
         {
             "line": r.line,
@@ -70,8 +81,11 @@ async def import_from_cli(
             "description": r.description,
             "duplicate_of": r.duplicate_of,
             "reason": r.reason,
-            "suggested_category": None,
-            "confidence": None,
+            "transfer_with": r.transfer_with,
+            "suggested_category": names.get(r.category_id) if r.category_id else None,
+            "category_source": r.category_source,
+            "confidence": o.confidence,
+            "applied": r.apply_category,
         }
         for r in await queries.rows(session, imported.id, None, None, 10**9)
         for o in [ImportRowOut.of(r)]
@@ -81,7 +95,6 @@ async def import_from_cli(
         "format": imported.format,
         "account": target.name,
         **imported.summary,
-        "transfers": 0,
         "status": imported.status,
         "notices": imported.notices,
     }

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, any_, bindparam, delete, select, text, update
+from psycopg.types.json import Jsonb
+from sqlalchemy import BigInteger, any_, bindparam, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fintrack.db import copy_rows
 from fintrack.imports.dedupe import Existing
-from fintrack.imports.models import ImportRow, ImportSession, NotDuplicate
-from fintrack.transactions.models import Tombstone, Transaction
+from fintrack.imports.models import ImportFile, ImportProfile, ImportRow, ImportSession, NotDuplicate
+from fintrack.imports.transfers import Candidate
+from fintrack.ledger.models import AMOUNT, Account
+from fintrack.transactions.models import Tombstone, Transaction, Transfer
 
 
 async def existing_between(session: AsyncSession, account_id: int, first: dt.date, last: dt.date) -> list[Existing]:
@@ -34,6 +38,36 @@ async def tombstones_between(session: AsyncSession, account_id: int, first: dt.d
         .order_by(Tombstone.id)
     )
     return [Existing(*row) for row in rows]
+
+
+async def transfer_candidates(
+    session: AsyncSession, book_id: int, account: Account, first: dt.date, last: dt.date, amounts: list[Decimal]
+) -> list[Candidate]:
+    """Transactions of the book's other accounts in the same currency that could be the far side of a row."""
+    if not amounts:
+        return []
+    rows = await session.execute(
+        select(
+            Transaction.id,
+            Transaction.account_id,
+            Account.name,
+            Transaction.date,
+            Transaction.amount,
+            Transaction.description,
+        )
+        .join(Account, Account.id == Transaction.account_id)
+        .where(
+            Transaction.book_id == book_id,
+            Transaction.account_id != account.id,
+            Transaction.currency == account.currency,
+            Transaction.transfer_id.is_(None),
+            Transaction.date >= first,
+            Transaction.date <= last,
+            Transaction.amount == any_(bindparam("amounts", amounts, type_=ARRAY(AMOUNT))),
+        )
+        .order_by(Transaction.date, Transaction.id)
+    )
+    return [Candidate(*row) for row in rows]
 
 
 async def not_duplicates(session: AsyncSession, book_id: int, transaction_ids: list[int]) -> frozenset[tuple[str, int]]:
@@ -75,11 +109,28 @@ ROW_COLUMNS = (
     "score",
     "field",
     "row_key",
+    "category_id",
+    "confidence",
+    "category_source",
+    "rule_id",
+    "apply_category",
+    "tag_ids",
+    "splits",
+    "transfer_with",
 )
 
 
+def _copy_value(row: dict[str, Any], column: str) -> Any:
+    value = row.get(column)
+    if column == "splits" and value is not None:
+        return Jsonb(value)
+    if column == "apply_category":
+        return bool(value)
+    return value
+
+
 async def add_rows(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    await copy_rows(session, "import_rows", ROW_COLUMNS, (tuple(r.get(c) for c in ROW_COLUMNS) for r in rows))
+    await copy_rows(session, "import_rows", ROW_COLUMNS, (tuple(_copy_value(r, c) for c in ROW_COLUMNS) for r in rows))
 
 
 async def import_session(
@@ -116,16 +167,32 @@ async def committed_transactions(session: AsyncSession, book_id: int, session_id
 
 
 async def delete_committed(session: AsyncSession, book_id: int, session_id: int) -> int:
-    result = await session.execute(
-        delete(Transaction).where(Transaction.book_id == book_id, Transaction.import_session_id == session_id)
+    """Delete the session's transactions; a transfer one of them took part in goes too, its far leg stays."""
+    mine = (Transaction.book_id == book_id) & (Transaction.import_session_id == session_id)
+    transfer_ids = list(
+        await session.scalars(select(Transaction.transfer_id).where(mine, Transaction.transfer_id.is_not(None)))
     )
+    if transfer_ids:
+        ids = bindparam("transfer_ids", transfer_ids, type_=ARRAY(BigInteger))
+        await session.execute(
+            update(Transaction)
+            .where(
+                Transaction.book_id == book_id,
+                Transaction.transfer_id == any_(ids),
+                Transaction.import_session_id.is_distinct_from(session_id),
+            )
+            .values(transfer_id=None)
+        )
+    result = await session.execute(delete(Transaction).where(mine))
+    if transfer_ids:
+        await session.execute(delete(Transfer).where(Transfer.book_id == book_id, Transfer.id == any_(ids)))
     await session.execute(update(ImportRow).where(ImportRow.session_id == session_id).values(transaction_id=None))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-# Commit in two statements that never bring the rows back to Python. This is the one place the imports domain
+# Commit in a few statements that never bring the rows back to Python. This is the one place the imports domain
 # writes the ledger's tables itself: shipping 100,000 checked rows out and back in cost more than writing them.
-_WANTED = """(r.status = 'new' AND (r.decision IS NULL OR r.decision <> 'skip'))
+_WANTED = """(r.status IN ('new', 'transfer') AND (r.decision IS NULL OR r.decision <> 'skip'))
           OR (r.status IN ('duplicate', 'possible_duplicate', 'deleted') AND r.decision = 'import')"""
 _NEW_PAYEES = text(f"""
 INSERT INTO payees (book_id, name)
@@ -134,23 +201,65 @@ WHERE r.session_id = :session_id AND r.payee IS NOT NULL AND ({_WANTED})
 ORDER BY lower(r.payee), r.id
 ON CONFLICT (book_id, lower(name)) DO NOTHING
 """)  # noqa: S608 - _WANTED is a constant of this module; every value is a bound parameter
+# A category is set only when the preview said it applies, and only if it still exists (it may have been
+# deleted since the preview); a transfer or a split carries no category of its own.
 _WRITE = text(f"""
 WITH src AS (
     SELECT r.id AS row_id, nextval(pg_get_serial_sequence('transactions', 'id')::regclass) AS tx_id,
-           r.line, r.date, r.amount, r.description, r.memo, r.external_id, p.id AS payee_id
+           r.line, r.date, r.amount, r.description, r.memo, r.external_id, p.id AS payee_id,
+           CASE WHEN r.apply_category AND r.splits IS NULL AND r.status <> 'transfer' THEN c.id END AS category_id
     FROM import_rows r
     LEFT JOIN payees p ON p.book_id = :book_id AND lower(p.name) = lower(r.payee)
+    LEFT JOIN categories c ON c.book_id = :book_id AND c.id = r.category_id
     WHERE r.session_id = :session_id AND ({_WANTED})
 ), written AS (
     INSERT INTO transactions (id, book_id, account_id, date, amount, currency, payee_id, description, memo,
-                              external_id, import_session_id, source_line)
+                              external_id, import_session_id, source_line, category_id)
     SELECT tx_id, :book_id, :account_id, date, amount, :currency, payee_id, coalesce(description, ''), memo,
-           external_id, :session_id, line
+           external_id, :session_id, line, category_id
     FROM src
 )
 UPDATE import_rows r SET transaction_id = src.tx_id FROM src WHERE r.id = src.row_id
 RETURNING r.status, r.row_key, r.duplicate_of
 """)  # noqa: S608 - _WANTED is a constant of this module; every value is a bound parameter
+_TAGS = text("""
+INSERT INTO transaction_tags (transaction_id, tag_id)
+SELECT r.transaction_id, t.id
+FROM import_rows r CROSS JOIN LATERAL unnest(r.tag_ids) AS u(tag_id)
+JOIN tags t ON t.book_id = :book_id AND t.id = u.tag_id
+WHERE r.session_id = :session_id AND r.transaction_id IS NOT NULL AND r.tag_ids IS NOT NULL
+ON CONFLICT DO NOTHING
+""")
+_SPLITS = text("""
+INSERT INTO transaction_splits (transaction_id, category_id, amount)
+SELECT r.transaction_id, c.id, (part->>'amount')::numeric
+FROM import_rows r CROSS JOIN LATERAL jsonb_array_elements(r.splits) AS part
+LEFT JOIN categories c ON c.book_id = :book_id AND c.id = (part->>'category_id')::bigint
+WHERE r.session_id = :session_id AND r.transaction_id IS NOT NULL AND r.splits IS NOT NULL
+""")
+# Each paired row and the transaction it completes become the two legs of one transfer (unless the user said
+# "import", which for a transfer row means: a plain transaction, not a transfer). The far leg must still
+# be free: another import committed meanwhile may have paired it already.
+_TRANSFERS = text("""
+WITH pairs AS MATERIALIZED (
+    SELECT nextval(pg_get_serial_sequence('transfers', 'id')::regclass) AS transfer_id,
+           r.transaction_id AS mine, r.transfer_with AS theirs
+    FROM import_rows r
+    JOIN transactions t ON t.id = r.transfer_with AND t.book_id = :book_id AND t.transfer_id IS NULL
+    WHERE r.session_id = :session_id AND r.status = 'transfer' AND r.transaction_id IS NOT NULL
+      AND r.decision IS NULL
+), made AS (
+    INSERT INTO transfers (id, book_id, rate) SELECT transfer_id, :book_id, 1 FROM pairs
+)
+UPDATE transactions x SET transfer_id = legs.transfer_id, category_id = NULL
+FROM (SELECT transfer_id, mine AS id FROM pairs UNION ALL SELECT transfer_id, theirs FROM pairs) legs
+WHERE x.id = legs.id AND x.book_id = :book_id
+""")
+_RULE_HITS = text("""
+SELECT rule_id, count(*) FROM import_rows
+WHERE session_id = :session_id AND transaction_id IS NOT NULL AND category_source = 'rule' AND rule_id IS NOT NULL
+GROUP BY rule_id
+""")
 
 
 async def write_transactions(
@@ -159,4 +268,81 @@ async def write_transactions(
     """Write the rows to import as transactions, link each row to its transaction; (status, row_key, dup) each."""
     params = {"book_id": book_id, "account_id": account_id, "currency": currency, "session_id": session_id}
     await session.execute(_NEW_PAYEES, params)
-    return [(row[0], row[1], row[2]) for row in await session.execute(_WRITE, params)]
+    written = [(row[0], row[1], row[2]) for row in await session.execute(_WRITE, params)]
+    ids = {"book_id": book_id, "session_id": session_id}
+    await session.execute(_TAGS, ids)
+    await session.execute(_SPLITS, ids)
+    await session.execute(_TRANSFERS, ids)
+    return written
+
+
+async def rule_hits(session: AsyncSession, session_id: int) -> dict[int, int]:
+    return {row[0]: row[1] for row in await session.execute(_RULE_HITS, {"session_id": session_id})}
+
+
+async def store_file(session: AsyncSession, session_id: int, data: bytes) -> None:
+    session.add(ImportFile(session_id=session_id, data=data))
+    await session.flush()
+
+
+async def file_bytes(session: AsyncSession, session_id: int) -> bytes | None:
+    return await session.scalar(select(ImportFile.data).where(ImportFile.session_id == session_id))
+
+
+async def drop_file(session: AsyncSession, session_id: int) -> None:
+    await session.execute(delete(ImportFile).where(ImportFile.session_id == session_id))
+
+
+async def drop_rows(session: AsyncSession, session_id: int) -> None:
+    await session.execute(delete(ImportRow).where(ImportRow.session_id == session_id))
+
+
+async def profiles(session: AsyncSession, book_id: int) -> list[ImportProfile]:
+    query = select(ImportProfile).where(ImportProfile.book_id == book_id).order_by(ImportProfile.id)
+    return list(await session.scalars(query))
+
+
+async def profile(session: AsyncSession, book_id: int, profile_id: int) -> ImportProfile | None:
+    return await session.scalar(
+        select(ImportProfile).where(ImportProfile.book_id == book_id, ImportProfile.id == profile_id)
+    )
+
+
+async def upsert_profile(
+    session: AsyncSession, book_id: int, name: str, header_key: str, mapping: dict[str, Any]
+) -> ImportProfile:
+    statement = (
+        pg_insert(ImportProfile)
+        .values(book_id=book_id, name=name, header_key=header_key, mapping=mapping)
+        .on_conflict_do_update(constraint="import_profiles_book_header", set_={"name": name, "mapping": mapping})
+        .returning(ImportProfile.id)
+    )
+    profile_id = (await session.execute(statement)).scalar_one()
+    found = await profile(session, book_id, profile_id)
+    assert found is not None
+    await session.refresh(found)
+    return found
+
+
+async def profile_used(session: AsyncSession, profile_id: int) -> None:
+    await session.execute(
+        update(ImportProfile)
+        .where(ImportProfile.id == profile_id)
+        .values(uses=ImportProfile.uses + 1, last_used_at=func.now())
+    )
+
+
+async def import_session_by_id(session: AsyncSession, session_id: int, *, lock: bool = False) -> ImportSession | None:
+    """For background jobs, which act on a session the API already checked."""
+    query = select(ImportSession).where(ImportSession.id == session_id)
+    return await session.scalar(query.with_for_update() if lock else query)
+
+
+async def set_progress(session: AsyncSession, session_id: int, progress: dict[str, Any]) -> None:
+    await session.execute(update(ImportSession).where(ImportSession.id == session_id).values(progress=progress))
+
+
+async def set_failed(session: AsyncSession, session_id: int, status: str, error: dict[str, Any]) -> None:
+    await session.execute(
+        update(ImportSession).where(ImportSession.id == session_id).values(status=status, error=error, progress=None)
+    )

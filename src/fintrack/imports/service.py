@@ -8,66 +8,34 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fintrack import jobs
 from fintrack.books.access import BookAccess
-from fintrack.imports import dedupe, queries
+from fintrack.imports import explain, profiles, queries
 from fintrack.imports.errors import (
     AlreadyCommitted,
     CannotImportError,
-    ChooseStatement,
     ImportNotFound,
     NotCommitted,
+    NotCsv,
+    NotPreviewed,
+    ProfileNotFound,
     RowNotFound,
     SessionReverted,
 )
-from fintrack.imports.formats import detect
-from fintrack.imports.formats.base import Options, ParseResult, Row, UnreadableFile
+from fintrack.imports.formats.base import UnreadableFile
 from fintrack.imports.models import ImportRow, ImportSession
 from fintrack.ledger import service as ledger
-from fintrack.ledger.models import Account
-from fintrack.money import MoneyError, check_amount
 from fintrack.ops.metrics import IMPORT_SESSIONS
-
-FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2199, 12, 31)
+from fintrack.rules import service as rules
 
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _clip(text: str | None, size: int) -> str | None:
-    text = (text or "").strip()
-    return text[:size] or None
-
-
-def _checked(row: Row, account: Account) -> tuple[dict[str, Any], tuple[str, str] | None]:
-    """The row as it will be written, or the (field, message) that stops it being written."""
-    values = {
-        "line": row.line,
-        "date": row.date,
-        "amount": row.amount,
-        "description": _clip(row.description, 2000) or "",
-        "payee": _clip(row.payee, 200),
-        "memo": _clip(row.memo, 2000),
-        "external_id": _clip(row.external_id, 255),
-    }
-    if row.currency and row.currency != account.currency:
-        return values, ("currency", f"the row is in {row.currency}, the account in {account.currency}")
-    if not FIRST_DAY <= row.date <= LAST_DAY:
-        return values, ("date", f"{row.date.isoformat()} is outside 1900-2199")
-    try:
-        values["amount"] = check_amount(row.amount, account.currency)
-    except MoneyError as exc:
-        return values, ("amount", str(exc))
-    return values, None
-
-
-def _rows_for(result: ParseResult, statement_account: str | None) -> list[Row]:
-    refs = sorted({r.account for r in result.rows if r.account})
-    if statement_account is not None:
-        return [r for r in result.rows if r.account == statement_account]
-    if len(refs) > 1:
-        raise ChooseStatement(field="statement_account", accounts=refs)
-    return result.rows
+def _apply(imported: ImportSession, changes: dict[str, Any]) -> None:
+    for name, value in changes.items():
+        setattr(imported, name, value)
 
 
 async def preview(
@@ -80,84 +48,71 @@ async def preview(
     filename: str | None = None,
     fmt: str | None = None,
     statement_account: str | None = None,
-    options: Options | None = None,
+    date_order: str | None = None,
+    background: bool = False,
+    progress: explain.Progress | None = None,
 ) -> ImportSession:
-    """Parse the file and explain every source row (new, duplicate of which transaction and why, or error)."""
+    """Keep the upload and explain every source row (explain.py); nothing is written to the ledger.
+
+    In the background the session is returned queued, and a worker explains it (imports/tasks.py).
+    """
     access.require_write()
     account = await ledger.get_account(session, access, account_id)
-    try:
-        result = detect.parse(data, filename, fmt, options or Options(locale=access.book.locale))
-    except UnreadableFile:
-        IMPORT_SESSIONS.labels(fmt or "unknown", "failed").inc()
-        raise
-    checked = [_checked(r, account) for r in _rows_for(result, statement_account)]
-    good = [v for v, problem in checked if problem is None]
-    existing: list[dedupe.Existing] = []
-    dead: list[dedupe.Existing] = []
-    if good:
-        # A few days wider than the file: a twin entered by hand may sit just outside the statement's dates.
-        margin = dt.timedelta(days=dedupe.FUZZY_DAYS)
-        first, last = min(v["date"] for v in good) - margin, max(v["date"] for v in good) + margin
-        existing = await queries.existing_between(session, account.id, first, last)
-        dead = await queries.tombstones_between(session, account.id, first, last)
-    remembered = await queries.not_duplicates(session, access.id, [e.id for e in existing])
-    keys = [(v["date"], v["amount"], v["description"], v["external_id"]) for v in good]
-    matches = iter(dedupe.classify(keys, existing, dead, remembered))
-    stored: list[dict[str, Any]] = []
-    for values, problem in checked:
-        if problem is not None:
-            stored.append({**values, "status": "error", "field": problem[0], "reason": problem[1]})
-            continue
-        match, row_key = next(matches)
-        if match is None:
-            stored.append({**values, "status": "new", "row_key": row_key})
-        else:
-            stored.append(
-                {
-                    **values,
-                    "status": match.kind,
-                    "duplicate_of": match.transaction_id,
-                    "reason": match.reason,
-                    "score": match.score,
-                    "row_key": row_key,
-                }
-            )
-    for issue in result.problems:
-        if issue.line is not None and issue.severity == "error":
-            stored.append({"line": issue.line, "status": "error", "field": issue.field, "reason": issue.message})
-    stored.sort(key=lambda r: r["line"] or 0)
-    notices = [
-        {"line": p.line, "severity": p.severity, "field": p.field, "message": p.message}
-        for p in result.problems
-        if p.line is None or p.severity != "error"
-    ] + [{"line": None, "severity": "question", "field": None, "message": q} for q in result.questions]
-    statuses = ("new", "duplicate", "possible_duplicate", "deleted", "error")
-    counts = {s: sum(1 for r in stored if r["status"] == s) for s in statuses}
     imported = ImportSession(
         book_id=access.id,
         account_id=account.id,
         user_id=user_id,
         filename=filename,
-        format=result.format,
-        encoding=result.encoding,
+        format=fmt or "unknown",
         file_sha256=hashlib.sha256(data).hexdigest(),
-        status="previewed",
-        declared_count=result.declared_count,
-        notices=notices,
-        summary={
-            "rows": len(stored),
-            "new": counts["new"],
-            "duplicates": counts["duplicate"],
-            "possible_duplicates": counts["possible_duplicate"],
-            "deleted": counts["deleted"],
-            "errors": counts["error"],
-            "committed": 0,
-        },
+        status="queued" if background else "parsing",
+        options={"format": fmt, "statement_account": statement_account, "date_order": date_order},
+        summary=explain.summary([]),
+        notices=[],
     )
     session.add(imported)
     await session.flush()
-    await queries.add_rows(session, [{"session_id": imported.id, **r} for r in stored])
-    IMPORT_SESSIONS.labels(result.format, "previewed").inc()
+    # Kept until commit: a worker reads it, and a new column mapping reads the file again.
+    await queries.store_file(session, imported.id, data)
+    if background:
+        imported.progress = {"stage": "queued", "done": 0, "total": len(data)}
+        # One lock per session: a retried or duplicated job never explains the same upload twice at once.
+        await jobs.defer(session, "imports.preview", lock=f"import:{imported.id}", session_id=imported.id)
+        await session.flush()
+        return imported
+    try:
+        _apply(
+            imported,
+            await explain.explain(session, access, account, imported, data, progress=progress or explain.silent),
+        )
+    except UnreadableFile:
+        IMPORT_SESSIONS.labels(fmt or "unknown", "failed").inc()
+        raise
+    await session.flush()
+    IMPORT_SESSIONS.labels(imported.format, "previewed").inc()
+    return imported
+
+
+async def remap(
+    session: AsyncSession, access: BookAccess, session_id: int, mapping: dict[str, Any], *, save: bool
+) -> ImportSession:
+    """Read the CSV again with the user's column mapping, explain its rows afresh, and save the mapping for the
+    next file with the same header."""
+    access.require_write()
+    imported = await get(session, access, session_id, lock=True)
+    if imported.status != "previewed":
+        raise AlreadyCommitted(import_id=session_id, status=imported.status)
+    detected = imported.options.get("csv")
+    data = await queries.file_bytes(session, imported.id)
+    if imported.format != "csv" or detected is None or data is None:
+        raise NotCsv(format=imported.format)
+    profile = profiles.remapped(detected, mapping)
+    account = await ledger.get_account(session, access, imported.account_id)
+    await queries.drop_rows(session, imported.id)
+    _apply(imported, await explain.explain(session, access, account, imported, data, profile))
+    if save:
+        imported.profile_id = (await profiles.save(session, access.id, profile)).id
+    await session.flush()
     return imported
 
 
@@ -168,26 +123,56 @@ async def get(session: AsyncSession, access: BookAccess, session_id: int, *, loc
     return found
 
 
-async def commit(session: AsyncSession, access: BookAccess, session_id: int) -> ImportSession:
-    """Write the rows the preview marked new, all in the request's one transaction. Twice is a no-op."""
+async def commit(
+    session: AsyncSession, access: BookAccess, session_id: int, *, background: bool = False
+) -> ImportSession:
+    """Write the rows the preview marked new, all in one transaction. Twice is a no-op.
+
+    In the background the session is returned `committing` and a worker writes it, still in one transaction.
+    """
     access.require_write()
     imported = await get(session, access, session_id, lock=True)
-    if imported.status == "committed":
+    if imported.status in ("committed", "committing"):
         return imported
     if imported.status == "reverted":
         raise SessionReverted(import_id=session_id)
+    if imported.status != "previewed":
+        raise NotPreviewed(import_id=session_id, status=imported.status)
+    if background:
+        imported.status, imported.progress = "committing", {"stage": "queued", "done": 0, "total": 1}
+        await jobs.defer(session, "imports.commit", lock=f"import:{imported.id}", session_id=imported.id)
+        await session.flush()
+        return imported
+    return await write(session, access, imported)
+
+
+async def write(session: AsyncSession, access: BookAccess, imported: ImportSession) -> ImportSession:
+    """The commit itself, on a session row the caller has locked."""
     account = await ledger.get_account(session, access, imported.account_id)
     written = await queries.write_transactions(session, access.id, account.id, account.currency, imported.id)
+    await rules.record_hits(session, access.id, await queries.rule_hits(session, imported.id))
     await queries.remember_not_duplicates(
         session,
         access.id,
         [(key, dup) for status, key, dup in written if status in ("duplicate", "possible_duplicate") and key and dup],
     )
+    await queries.drop_file(session, imported.id)
     imported.summary = {**imported.summary, "committed": len(written)}
-    imported.status, imported.committed_at = "committed", _now()
+    imported.status, imported.committed_at, imported.progress = "committed", _now(), None
+    await learn_later(session, access.id)
     await session.flush()
     IMPORT_SESSIONS.labels(imported.format, "committed").inc()
     return imported
+
+
+async def learn_later(session: AsyncSession, book_id: int) -> None:
+    """Have a worker store the new transactions' vectors: computing 100,000 of them would double the commit."""
+    try:
+        # lock: one run per book at a time (two would compute the same vectors); queueing_lock: one waiting.
+        lock = f"embed:{book_id}"
+        await jobs.defer(session, "categorize.embed", lock=lock, queueing_lock=lock, book_id=book_id)
+    except jobs.JobAlreadyQueued:
+        pass  # the job already waiting embeds every transaction that lacks a vector, these included
 
 
 async def decide(
@@ -208,6 +193,25 @@ async def decide(
     return found
 
 
+async def set_category(
+    session: AsyncSession, access: BookAccess, session_id: int, row_id: int, category_id: int | None
+) -> ImportRow:
+    """The user's choice wins over rules and suggestions: commit sets exactly this category (or none)."""
+    access.require_write()
+    imported = await get(session, access, session_id, lock=True)
+    if imported.status != "previewed":
+        raise AlreadyCommitted(import_id=session_id, status=imported.status)
+    found = await queries.row(session, imported.id, row_id)
+    if found is None:
+        raise RowNotFound(row_id=row_id)
+    if category_id is not None:
+        await ledger.get_category(session, access, category_id)
+    found.category_id, found.category_source, found.confidence = category_id, "user", None
+    found.apply_category, found.rule_id, found.splits = category_id is not None, None, None
+    await session.flush()
+    return found
+
+
 async def revert(session: AsyncSession, access: BookAccess, session_id: int) -> tuple[ImportSession, int, list[int]]:
     """Remove everything the session added, also rows edited since, which are reported."""
     access.require_write()
@@ -223,3 +227,12 @@ async def revert(session: AsyncSession, access: BookAccess, session_id: int) -> 
     await session.flush()
     IMPORT_SESSIONS.labels(imported.format, "reverted").inc()
     return imported, removed, edited
+
+
+async def delete_profile(session: AsyncSession, access: BookAccess, profile_id: int) -> None:
+    access.require_write()
+    found = await queries.profile(session, access.id, profile_id)
+    if found is None:
+        raise ProfileNotFound(profile_id=profile_id)
+    await session.delete(found)
+    await session.flush()

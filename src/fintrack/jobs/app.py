@@ -24,8 +24,8 @@ log = structlog.get_logger("fintrack.jobs")
 # name a web process may defer. Adding a domain's tasks is one line here.
 TASK_MODULES: list[str] = [
     "fintrack.jobs.tasks",
-    # "fintrack.imports.tasks",
-    # "fintrack.categorize.tasks",
+    "fintrack.imports.tasks",
+    "fintrack.categorize.tasks",
 ]
 
 DEFAULT_QUEUE = "default"

@@ -73,11 +73,18 @@ class CsvParser:
         return self._detect(text, encoding)
 
     def parse(self, data: bytes, options: Options) -> ParseResult:
-        text, encoding, warning = decode(data, options.encoding)
-        return _read(text, self._detect(text, encoding), options, warning)
+        return self.read(data, options)[0]
 
     def parse_with(self, data: bytes, profile: CsvProfile, options: Options) -> ParseResult:
         """Read the file with a given (saved) profile; its header must be in the file's first lines."""
+        return self.read(data, options, profile)[0]
+
+    def read(self, data: bytes, options: Options, profile: CsvProfile | None = None) -> tuple[ParseResult, CsvLayout]:
+        """Parse, and say how: the layout found (or the given profile's), for the preview to show and save."""
+        if profile is None:
+            text, encoding, warning = decode(data, options.encoding)
+            layout = self._detect(text, encoding)
+            return _read(text, layout, options, warning), layout
         text, encoding, warning = decode(data, options.encoding or profile.encoding)
         head = _checked_sample(text)
         delimiter = profile.delimiter or detect_delimiter(head)[0]
@@ -87,7 +94,8 @@ class CsvParser:
             header_line = next(found, None)
             if header_line is None:
                 raise UnreadableFile(f"the header of the CSV profile {profile.name!r} is not in the file")
-        return _read(text, CsvLayout(profile, encoding, delimiter, header_line), options, warning)
+        layout = CsvLayout(profile, encoding, delimiter, header_line)
+        return _read(text, layout, options, warning), layout
 
     def _detect(self, text: str, encoding: str) -> CsvLayout:
         head = _checked_sample(text)

@@ -8,9 +8,10 @@ import io
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 
 from fintrack.imports.formats.base import UnreadableFile
-from fintrack.imports.formats.csv_profiles import CsvProfile, map_header, match_profile
+from fintrack.imports.formats.csv_profiles import CsvProfile, header_key, map_header, match_profile
 from fintrack.imports.formats.csv_values import decide_date_order, decide_decimal, parse_amount, parse_date
 
 DELIMITERS = (",", ";", "\t", "|")
@@ -136,13 +137,26 @@ def find_header(head: str, delimiter: str, profiles: Sequence[CsvProfile]) -> tu
         profile = map_header(fields)
         if profile is not None:
             return line, profile
-    return None, _headerless(rows)
+    return _by_content(rows)
 
 
-def _headerless(rows: list[tuple[int, list[str]]]) -> CsvProfile:
-    """Columns by content for a file with no header: the dates, the amounts, the longest text."""
+def _by_content(rows: list[tuple[int, list[str]]]) -> tuple[int | None, CsvProfile]:
+    """Columns by content, for a file whose header names nothing we know ("Quando;Quanto;Onde") or that has none.
+
+    A first row without a single digit is that unknown header: it is kept as the profile's header, so the user
+    can map its columns by hand and the mapping is found again for the next file with the same header.
+    """
     width = Counter(len(f) for _, f in rows).most_common(1)[0][0] if rows else 0
-    table = [f for _, f in rows if len(f) == width]
+    table = [(line, f) for line, f in rows if len(f) == width]
+    if len(table) > 1 and not any(c.isdigit() for cell in table[0][1] for c in cell):
+        (line, header), table = table[0], table[1:]
+        profile = _headerless([f for _, f in table], width)
+        return line, replace(profile, name="by content", header=header_key(header), columns=width)
+    return None, _headerless([f for _, f in table], width)
+
+
+def _headerless(table: list[list[str]], width: int) -> CsvProfile:
+    """Columns by content: the dates, the amounts, the longest text."""
     if width < 2 or not table:
         raise UnreadableFile("no header row and no column of dates and amounts")
     columns = list(zip(*table, strict=True))

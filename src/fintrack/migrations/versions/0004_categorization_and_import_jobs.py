@@ -63,7 +63,7 @@ def upgrade() -> None:
     op.create_index(
         "transaction_embeddings_norm",
         "transaction_embeddings",
-        ["book_id", "norm"],
+        ["book_id", "norm", "category_id"],
         postgresql_where=sa.text("category_id IS NOT NULL"),
     )
     op.execute(SYNC_FUNCTION)
