@@ -26,6 +26,7 @@ from fintrack.ops import metrics
 from fintrack.ops.middleware import BodyLimits, RequestContext
 from fintrack.ops.routes import router as ops_router
 from fintrack.reports.routes import router as reports_router
+from fintrack.rules.routes import router as rules_router
 from fintrack.schemas import ErrorOut
 from fintrack.settings import Settings, get_settings
 from fintrack.transactions.routes import router as transactions_router
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         imports_router,
         profiles_router,
         categorize_router,
+        rules_router,
     ):
         # Documented once for every route: schemathesis and API clients rely on the error shape.
         app.include_router(router, responses={"4XX": {"model": ErrorOut, "description": "The error shape"}})

@@ -141,6 +141,13 @@ class Walk:
             "payee": refs.payee,
             "tags": [refs.tag],
             "amount": "-10.00",
+            # Rules: conditions and actions that name the household's account, category and tag.
+            "conditions": [
+                {"field": "description", "op": "contains", "value": "probe"},
+                {"field": "account", "ids": [refs.ids["account_id"]]},
+            ],
+            "actions": {"category_id": refs.ids["child_id"], "tag_ids": [refs.ids["tag_id"]]},
+            "ids": [refs.ids["rule_id"], refs.spare["rule_id"]],  # RuleOrder: every rule of the book
             "splits": [
                 {"category_id": refs.ids["child_id"], "amount": "-6.00", "memo": "probe"},
                 {"category_id": refs.ids["category_id"], "amount": "-4.00", "memo": None},
@@ -357,6 +364,16 @@ ROUTES: dict[tuple[str, str], BookScoped | UserScoped] = {
     ("GET", "/api/v1/reports/balances"): BookScoped(Served(), "read"),
     ("GET", "/api/v1/reports/categories"): BookScoped(Served(), "read"),
     ("GET", "/api/v1/reports/cashflow"): BookScoped(Served(), "read"),
+    ("GET", "/api/v1/rules"): BookScoped(Served(), "read"),
+    # Before POST: the order must name every rule, and an editor's new rule would be missing from it.
+    ("PUT", "/api/v1/rules/order"): BookScoped(Refused("rule_order_mismatch", 422), "write"),
+    ("POST", "/api/v1/rules"): BookScoped(Refused("unknown_reference", 422), "write"),
+    ("POST", "/api/v1/rules/dry-run"): BookScoped(Refused("unknown_reference", 422), "read"),
+    ("GET", "/api/v1/rules/suggestions"): BookScoped(Served(), "read"),
+    ("GET", "/api/v1/rules/{rule_id}"): BookScoped(Refused("rule_not_found"), "read"),
+    ("PATCH", "/api/v1/rules/{rule_id}"): BookScoped(Refused("rule_not_found"), "write"),
+    ("DELETE", "/api/v1/rules/{rule_id}"): BookScoped(Refused("rule_not_found"), "write"),
+    ("POST", "/api/v1/rules/{rule_id}/apply"): BookScoped(Refused("rule_not_found"), "write"),
 }
 
 
@@ -427,6 +444,9 @@ async def furnish(alice: Persona) -> Household:
             json={"account_id": account["id"], "date": "2026-11-04", "amount": "-5.00", "description": f"{SECRET} x"},
         )
     )
+    rule = {"conditions": [{"field": "description", "value": "aluguel"}], "actions": {"category_id": child["id"]}}
+    alices_rule = await _made(alice.post(f"{API}/rules", json={**rule, "name": f"{SECRET} aluguel"}, **key("/rules")))
+    spare_rule = await _made(alice.post(f"{API}/rules", json={**rule, "name": f"{SECRET} spare"}))
     spare_transfer = await _made(
         alice.post(
             f"{API}/transfers",
@@ -459,6 +479,7 @@ async def furnish(alice: Persona) -> Household:
         "transaction_id": transaction["id"],
         "transfer_id": transfer["id"],
         "token_id": min(t["id"] for t in tokens),
+        "rule_id": alices_rule["id"],
     }
     spare = {
         **ids,
@@ -470,6 +491,7 @@ async def furnish(alice: Persona) -> Household:
         "transfer_id": spare_transfer["id"],
         "import_id": spare_import["id"],
         "row_id": spare_row,
+        "rule_id": spare_rule["id"],
     }
     return Household(ids=ids, spare=spare, payee=payee["name"], tag=tag["name"])
 
@@ -493,6 +515,7 @@ async def snapshot(alice: Persona, home: Household) -> dict[str, Any]:
         "/reports/balances",
         "/imports",
         "/tokens",
+        "/rules",
     ):
         response = await alice.get(API + url)
         assert response.status_code == 200, f"{url}: {response.text}"

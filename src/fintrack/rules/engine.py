@@ -296,6 +296,11 @@ def _text_test(condition: TextCondition, where: str) -> tuple[TextTest, str | No
     return (lambda text: text.startswith(literal)), literal
 
 
+def text_test(condition: TextCondition) -> TextTest:
+    """The condition's test of one folded text: a payee's name, say."""
+    return _text_test(condition, "value")[0]
+
+
 def _text_predicate(test: TextTest, field_name: str) -> Predicate:
     if field_name == "payee":
         return lambda c: test(c.payee)

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from fintrack.schemas import AmountStr, Id, IsoDate, Name, Strict
+from fintrack.schemas import AmountStr, IsoDate, Name, Strict
 
 MAX_CONDITIONS = 20
 MAX_VALUE_LENGTH = 200
@@ -22,7 +22,11 @@ Value = Annotated[
     Field(examples=["padaria"], description="Compared ignoring accents, case and repeated spaces"),
 ]
 Day = Annotated[IsoDate, Field(ge=dt.date(1900, 1, 1), le=dt.date(2199, 12, 31), examples=["2026-11-23"])]
-DayOfMonth = Annotated[int, Field(ge=1, le=31, examples=[5])]
+# Strict: a JSON true is not the number 1.
+Id = Annotated[int, Field(ge=1, le=2**63 - 1, strict=True)]
+Position = Annotated[int, Field(ge=0, le=1_000_000, strict=True, examples=[0])]
+DayOfMonth = Annotated[int, Field(ge=1, le=31, strict=True, examples=[5])]
+Flag = Annotated[bool, Field(strict=True)]
 Percent = Annotated[
     str, Field(pattern=r"^\d{1,3}(\.\d{1,4})?$", examples=["60"], description="A percentage as a decimal string")
 ]
@@ -112,10 +116,8 @@ class RuleDraft(Strict):
 
 class RuleCreate(Strict):
     name: Name
-    enabled: bool = True
-    position: Annotated[int, Field(ge=0, le=1_000_000)] | None = Field(
-        default=None, description="0 is first; default: after the last rule"
-    )
+    enabled: Flag = True
+    position: Position | None = Field(default=None, description="0 is first; default: after the last rule")
     match: MatchMode = "all"
     conditions: Conditions
     actions: Actions
@@ -123,8 +125,8 @@ class RuleCreate(Strict):
 
 class RuleUpdate(Strict):
     name: Name | None = None
-    enabled: bool | None = None
-    position: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
+    enabled: Flag | None = None
+    position: Position | None = None
     match: MatchMode | None = None
     conditions: Conditions | None = None
     actions: Actions | None = None
@@ -170,7 +172,6 @@ class Change(BaseModel):
     new_payee: str | None
     tags_added: list[int]
     splits: list[SplitAmount]
-    changes: bool = Field(description="False when the transaction already is what the rule would make it")
 
 
 class DryRunOut(BaseModel):
