@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
@@ -166,18 +167,23 @@ def references(draft: RuleDraft) -> list[tuple[str, str, int]]:
 # Conditions --------------------------------------------------------------------------------------------------
 
 
+_TEXT_FIELDS = frozenset({"payee", "description", "memo"})
+
+
 class _Context:
-    """One subject, folded once for every rule that looks at it."""
+    """One subject, its text folded once for every rule that looks at it (only the fields some rule reads)."""
 
     __slots__ = ("account_id", "amount", "date", "description", "memo", "payee")
 
-    def __init__(self, subject: Subject, folded: Callable[[str | None], str] = fold) -> None:
+    def __init__(
+        self, subject: Subject, folded: Callable[[str | None], str] = fold, fields: frozenset[str] = _TEXT_FIELDS
+    ) -> None:
         self.account_id = subject.account_id
         self.date = subject.date
         self.amount = subject.amount
-        self.payee = folded(subject.payee)
-        self.description = folded(subject.description)
-        self.memo = folded(subject.memo)
+        self.payee = folded(subject.payee) if "payee" in fields else ""
+        self.description = folded(subject.description) if "description" in fields else ""
+        self.memo = folded(subject.memo) if "memo" in fields else ""
 
 
 Predicate = Callable[[_Context], bool]
@@ -185,16 +191,21 @@ TextTest = Callable[[str], bool]
 
 
 class _Pattern:
-    """A user's regular expression, searched with a timeout; one that times out stops matching anything."""
+    """A user's regular expression, searched with a timeout; one that times out stops matching anything.
 
-    __slots__ = ("broken", "compiled")
+    A search with a timeout costs a few microseconds, so a text without the word every match needs (see
+    required_word) is turned down first.
+    """
+
+    __slots__ = ("broken", "compiled", "required")
 
     def __init__(self, compiled: Any) -> None:
         self.compiled = compiled
         self.broken = False
+        self.required = ""
 
     def __call__(self, text: str) -> bool:
-        if self.broken:
+        if self.broken or self.required not in text:
             return False
         try:
             return self.compiled.search(text, timeout=REGEX_TIMEOUT) is not None
@@ -228,6 +239,7 @@ def _compile_pattern(value: str, where: str) -> _Pattern:
                 f"{where}: the pattern takes too long on some text (catastrophic backtracking); simplify it",
                 field=where,
             )
+    pattern.required = required_word(source)
     return pattern
 
 
@@ -285,7 +297,7 @@ def _text_test(condition: TextCondition, where: str) -> tuple[TextTest, str | No
     """A test of one folded text, and the literal it needs in the text (a pattern's may be "")."""
     if condition.op == "regex":
         pattern = _compile_pattern(condition.value, where)
-        return pattern, required_word(pattern.compiled.pattern)
+        return pattern, pattern.required
     literal = fold(condition.value)
     if not literal:
         raise InvalidRule(f"{where}: nothing is left to compare once accents and spaces are ignored", field=where)
@@ -296,9 +308,11 @@ def _text_test(condition: TextCondition, where: str) -> tuple[TextTest, str | No
     return (lambda text: text.startswith(literal)), literal
 
 
-def text_test(condition: TextCondition) -> TextTest:
-    """The condition's test of one folded text: a payee's name, say."""
-    return _text_test(condition, "value")[0]
+def text_test(condition: TextCondition) -> tuple[TextTest, str]:
+    """The condition's test of one folded text (a payee's name, say), and the folded text every match
+    contains ("" when unknown): for the database to prefilter on."""
+    test, needed = _text_test(condition, "value")
+    return test, needed or ""
 
 
 def _text_predicate(test: TextTest, field_name: str) -> Predicate:
@@ -386,8 +400,10 @@ class CompiledRule:
     split_percents: tuple[Decimal, ...] = ()
     # The longest word of a literal the text must contain (all-mode rules only): the RuleSet's index key.
     key: str | None = None
-    # -1 when only debits can match, 1 only credits, 0 either: rules with no word are only tried on their sign.
-    sign: int = 0
+    # The amounts it can match, as (lowest, highest), None for no bound: rules with no word are only tried on
+    # transactions whose amount is in their range.
+    bounds: tuple[Decimal | None, Decimal | None] = (None, None)
+    fields: frozenset[str] = _TEXT_FIELDS
 
     def match_for(self, subject: Subject) -> Match:
         if not self.split_percents:
@@ -398,7 +414,7 @@ class CompiledRule:
         return Match(t.rule_id, t.rule_name, t.category_id, t.tag_ids, t.payee, splits)
 
     def matches(self, subject: Subject) -> bool:
-        return self.test(_Context(subject))
+        return self.test(_Context(subject, fold, self.fields))
 
 
 def _all(predicates: Sequence[Predicate]) -> Predicate:
@@ -445,12 +461,13 @@ def compile_rule(rule_id: int, name: str, draft: RuleDraft) -> CompiledRule:
         percents.append(percent)
     if percents and sum(percents) != 100:
         raise InvalidRule(f"actions.splits: the shares add up to {sum(percents)} %, not 100 %", field="actions.splits")
-    key, sign = None, 0
+    key: str | None = None
+    bounds: tuple[Decimal | None, Decimal | None] = (None, None)
     if draft.match == "all":
         words = [w for _, _, literal in compiled if literal for w in literal.split()]
         longest = max(words, key=len, default="")
         key = longest if len(longest) >= 2 else None
-        sign = _sign(draft.conditions)
+        bounds = _bounds(draft.conditions)
     template = Match(rule_id, name, actions.category_id, tuple(dict.fromkeys(actions.tag_ids)), actions.payee)
     return CompiledRule(
         rule_id,
@@ -460,21 +477,58 @@ def compile_rule(rule_id: int, name: str, draft: RuleDraft) -> CompiledRule:
         tuple(p.category_id for p in actions.splits or []),
         tuple(percents),
         key,
-        sign,
+        bounds,
+        frozenset(
+            f
+            for c in draft.conditions
+            if isinstance(c, TextCondition)
+            for f in (_TEXT_FIELDS if c.field == "text" else (c.field,))
+        ),
     )
 
 
-def _sign(conditions: Sequence[Condition]) -> int:
-    """The sign an amount must have for every condition to hold (all mode), 0 when either will do."""
+def _bounds(conditions: Sequence[Condition]) -> tuple[Decimal | None, Decimal | None]:
+    """The closed range of amounts every condition allows (all mode); a superset, the rule still decides."""
+    low: Decimal | None = None
+    high: Decimal | None = None
     for c in conditions:
+        limits: tuple[Decimal | None, Decimal | None] = (None, None)
         if isinstance(c, DirectionCondition):
-            return -1 if c.value == "debit" else 1
-        if isinstance(c, AmountCondition):
-            if c.max is not None and Decimal(c.max) < 0:
-                return -1
-            if c.min is not None and Decimal(c.min) > 0:
-                return 1
-    return 0
+            limits = (None, Decimal(0)) if c.value == "debit" else (Decimal(0), None)
+        elif isinstance(c, AmountCondition):
+            limits = (Decimal(c.min) if c.min is not None else None, Decimal(c.max) if c.max is not None else None)
+        if limits[0] is not None:
+            low = limits[0] if low is None else max(low, limits[0])
+        if limits[1] is not None:
+            high = limits[1] if high is None else min(high, limits[1])
+    return low, high
+
+
+class _AmountIndex:
+    """Rules without a word, by the amounts they allow: a transaction is tried against those whose range holds
+    its amount. The bounds split the line into points and open stretches; each has its list of rules."""
+
+    def __init__(self, rules: Sequence[CompiledRule], members: Sequence[int]) -> None:
+        points = sorted({b for n in members for b in rules[n].bounds if b is not None})
+        self.points = points
+        probes: list[Decimal] = []
+        for i, point in enumerate(points):
+            probes.append(point - 1 if i == 0 else (points[i - 1] + point) / 2)
+            probes.append(point)
+        probes.append(points[-1] + 1 if points else Decimal(0))
+
+        def holds(n: int, x: Decimal) -> bool:
+            low, high = rules[n].bounds
+            return (low is None or low <= x) and (high is None or x <= high)
+
+        self.slots = []
+        for x in probes:
+            chosen = [n for n in members if holds(n, x)]
+            self.slots.append((chosen, frozenset(chosen)))
+
+    def __call__(self, amount: Decimal) -> tuple[list[int], frozenset[int]]:
+        i = bisect_left(self.points, amount)
+        return self.slots[2 * i + 1 if i < len(self.points) and self.points[i] == amount else 2 * i]
 
 
 # The rule set ------------------------------------------------------------------------------------------------
@@ -493,22 +547,20 @@ class RuleSet:
     skipped: dict[int, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        by_sign: dict[int, list[int]] = {-1: [], 0: [], 1: []}
         self._by_key: dict[str, list[int]] = {}
+        always = []
         for n, rule in enumerate(self.rules):
             if rule.key is not None:
                 self._by_key.setdefault(rule.key, []).append(n)
-            elif rule.sign:
-                by_sign[rule.sign].append(n)
             else:
-                for sign in by_sign:
-                    by_sign[sign].append(n)
-        self._always = {sign: (ns, frozenset(ns)) for sign, ns in by_sign.items()}
+                always.append(n)
+        self._always = _AmountIndex(self.rules, always)
         self._by_pair: dict[str, list[str]] = {}
         for key in self._by_key:
             self._by_pair.setdefault(key[:2], []).append(key)
         self._words: dict[str, tuple[int, ...]] = {}
         self._folds: dict[str, str] = {}
+        self._fields = frozenset(f for rule in self.rules for f in rule.fields)
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -523,7 +575,7 @@ class RuleSet:
         return tuple(sorted({n for key in keys for n in self._by_key[key]}))
 
     def _order(self, c: _Context) -> Iterable[int]:
-        always, always_set = self._always[(c.amount > 0) - (c.amount < 0)]
+        always, always_set = self._always(c.amount)
         if not self._by_key:
             return always
         words = set(c.description.split())
@@ -557,7 +609,7 @@ class RuleSet:
         return folded
 
     def first_match(self, subject: Subject) -> Match | None:
-        c = _Context(subject, self._fold)
+        c = _Context(subject, self._fold, self._fields)
         rules = self.rules
         for n in self._order(c):
             rule = rules[n]

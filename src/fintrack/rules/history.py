@@ -27,19 +27,28 @@ from fintrack.rules.service import check, draft_of, get_rule
 BATCH = 2000
 
 
-async def _where(session: AsyncSession, book_id: int, draft: RuleDraft, only_uncategorized: bool) -> list[Any]:
-    payees: list[tuple[int, str]] | None = None
+class _Book:
+    """The book's payees, read once: the names for the engine, the ids for the prefilter."""
+
+    def __init__(self, payees: list[tuple[int, str]]) -> None:
+        self.names = dict(payees)
+        self.folded = [(i, fold(name)) for i, name in payees]
+
+
+async def _where(
+    session: AsyncSession, book_id: int, draft: RuleDraft, only_uncategorized: bool
+) -> tuple[list[Any], _Book]:
+    book = _Book(await queries.payees(session, book_id))
     clauses: list[ColumnElement[bool] | None] = []
     for condition in draft.conditions:
-        payee_ids = None
-        if isinstance(condition, TextCondition) and condition.field in ("payee", "text"):
-            if payees is None:
-                payees = [(i, fold(name)) for i, name in await queries.payees(session, book_id)]
-            test = text_test(condition)
-            payee_ids = [i for i, name in payees if test(name)]
-        clauses.append(queries.condition_clause(condition, payee_ids))
+        payee_ids, needed = None, ""
+        if isinstance(condition, TextCondition):
+            test, needed = text_test(condition)
+            if condition.field in ("payee", "text"):
+                payee_ids = [i for i, name in book.folded if test(name)]
+        clauses.append(queries.condition_clause(condition, payee_ids, needed))
     where = queries.prefilter(clauses, draft.match)
-    return [*where, queries.uncategorized()] if only_uncategorized else where
+    return ([*where, queries.uncategorized()] if only_uncategorized else where), book
 
 
 @dataclass
@@ -56,21 +65,25 @@ class _Outcome:
         return self.category or self.split or self.payee or bool(self.tags)
 
 
-def _outcome(row: Any, match: Match, tags: frozenset[int], has_splits: bool) -> _Outcome:
+def _outcome(row: Any, payee: str | None, match: Match, tags: frozenset[int], has_splits: bool) -> _Outcome:
     # A split transaction's categories live in its parts: a rule does not overwrite them.
     return _Outcome(
         category=match.category_id is not None and not has_splits and row.category_id != match.category_id,
         split=bool(match.splits) and not has_splits,
-        payee=match.payee is not None and (row.payee or "").lower() != match.payee.lower(),
+        payee=match.payee is not None and (payee or "").lower() != match.payee.lower(),
         tags=[t for t in match.tag_ids if t not in tags],
     )
 
 
+Found = tuple[Any, Subject, Match, _Outcome]
+
+
 async def _matches(
-    session: AsyncSession, book_id: int, rule: CompiledRule, where: list[Any]
-) -> AsyncIterator[tuple[int, list[tuple[Any, Match, _Outcome]]]]:
+    session: AsyncSession, book_id: int, rule: CompiledRule, where: list[Any], book: _Book
+) -> AsyncIterator[tuple[int, list[Found]]]:
     """Per batch: how many rows were read, and the matched ones with what the rule would do to each."""
     after = None
+    names = book.names
     while True:
         rows = await queries.history_batch(session, book_id, where, after, BATCH)
         if not rows:
@@ -78,11 +91,12 @@ async def _matches(
         after = (rows[-1].date, rows[-1].id)
         matched = []
         for row in rows:
-            subject = Subject(row.account_id, row.date, row.amount, row.currency, row.description, row.payee, row.memo)
+            payee = names.get(row.payee_id) if row.payee_id is not None else None
+            subject = Subject(row.account_id, row.date, row.amount, row.currency, row.description, payee, row.memo)
             if rule.matches(subject):
-                matched.append((row, rule.match_for(subject)))
-        state = await queries.state_of(session, [row.id for row, _ in matched])
-        yield len(rows), [(row, match, _outcome(row, match, *state[row.id])) for row, match in matched]
+                matched.append((row, subject, rule.match_for(subject)))
+        state = await queries.state_of(session, [row.id for row, _, _ in matched])
+        yield len(rows), [(row, s, m, _outcome(row, s.payee, m, *state[row.id])) for row, s, m in matched]
         if len(rows) < BATCH:
             return
 
@@ -95,34 +109,34 @@ async def dry_run(
     names = await queries.category_names(session, access.id)
     scanned = matched = would_change = 0
     sample: list[Change] = []
-    where = await _where(session, access.id, draft, only_uncategorized)
-    async for read, found in _matches(session, access.id, rule, where):
+    where, book = await _where(session, access.id, draft, only_uncategorized)
+    async for read, found in _matches(session, access.id, rule, where, book):
         scanned += read
         matched += len(found)
-        for row, match, outcome in found:
+        for row, subject, match, outcome in found:
             if not outcome.changes:
                 continue
             would_change += 1
             if len(sample) < limit:
-                sample.append(_change(row, match, outcome, names))
+                sample.append(_change(row, subject.payee, match, outcome, names))
     return DryRunOut(scanned=scanned, matched=matched, would_change=would_change, sample=sample)
 
 
-def _change(row: Any, match: Match, outcome: _Outcome, names: dict[int, str]) -> Change:
+def _change(row: Any, payee: str | None, match: Match, outcome: _Outcome, names: dict[int, str]) -> Change:
     new_category = match.category_id if outcome.category else (None if outcome.split else row.category_id)
     return Change(
         transaction_id=row.id,
         date=row.date,
         account_id=row.account_id,
         description=row.description,
-        payee=row.payee,
+        payee=payee,
         amount=format_amount(row.amount, row.currency),
         currency=row.currency,
         category_id=row.category_id,
         category=names.get(row.category_id) if row.category_id else None,
         new_category_id=new_category,
         new_category=names.get(new_category) if new_category else None,
-        new_payee=match.payee if outcome.payee else row.payee,
+        new_payee=match.payee if outcome.payee else payee,
         tags_added=outcome.tags,
         splits=[
             SplitAmount(category_id=c, amount=format_amount(a, row.currency)) for c, a in match.splits if outcome.split
@@ -138,11 +152,11 @@ async def apply(session: AsyncSession, access: BookAccess, rule_id: int, *, only
     rule = await check(session, access.id, draft, saved.name)
     out = ApplyOut(rule_id=saved.id, scanned=0, matched=0, changed=0, categorized=0, split=0, payee_set=0, tagged=0)
     payee_id: int | None = None
-    where = await _where(session, access.id, draft, only_uncategorized)
-    async for read, found in _matches(session, access.id, rule, where):
+    where, book = await _where(session, access.id, draft, only_uncategorized)
+    async for read, found in _matches(session, access.id, rule, where, book):
         out.scanned += read
         out.matched += len(found)
-        changed = [(row, match, outcome) for row, match, outcome in found if outcome.changes]
+        changed = [(row, match, outcome) for row, _, match, outcome in found if outcome.changes]
         if not changed:
             continue
         if payee_id is None and draft.actions.payee is not None and any(o.payee for _, _, o in changed):

@@ -30,7 +30,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fintrack.db import copy_rows
 from fintrack.ledger.models import Account, Category, Payee, Tag
-from fintrack.rules.engine import fold
 from fintrack.rules.models import Rule
 from fintrack.rules.schemas import (
     AccountCondition,
@@ -135,21 +134,21 @@ def _like_escape(word: str) -> str:
     return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _text_clause(condition: TextCondition, payee_ids: list[int] | None) -> ColumnElement[bool] | None:
+def _text_clause(condition: TextCondition, payee_ids: list[int] | None, needed: str) -> ColumnElement[bool] | None:
     """A clause every transaction the condition matches satisfies (a superset), or None when there is none.
 
-    Payee conditions were tested exactly on the book's payees, so they become the payees' ids. Literals in the
-    description or memo use the trigram index on search_text, which folds both as fintrack_fold does: with
-    the literal's words joined by %, since fold() also collapses the spaces that search_text keeps.
+    Payee conditions were tested exactly on the book's payees, so they become the payees' ids. What a match of
+    the description or memo must contain (`needed`: the folded literal, or a pattern's required word) uses the
+    trigram index on search_text, which folds both as fintrack_fold does: with the words joined by %, since
+    fold() also collapses the spaces that search_text keeps.
     """
     by_payee = T.payee_id == any_(_ids("payee_ids", payee_ids or [0])) if payee_ids is not None else None
     if condition.field == "payee":
         return by_payee
     in_text = None
-    folded = fold(condition.value) if condition.op != "regex" else ""
     # Beyond ASCII, the database's lower() and unaccent() may not fold a character as Python does.
-    if folded and folded.isascii():
-        pattern = "%" + "%".join(_like_escape(w) for w in folded.split()) + "%"
+    if needed and needed.isascii():
+        pattern = "%" + "%".join(_like_escape(w) for w in needed.split()) + "%"
         # fintrack_fold is IMMUTABLE: the planner folds the pattern to a constant and can use the index.
         in_text = T.search_text.like(func.fintrack_fold(literal(pattern)))
     if condition.field in ("description", "memo") or in_text is None:
@@ -157,9 +156,11 @@ def _text_clause(condition: TextCondition, payee_ids: list[int] | None) -> Colum
     return or_(in_text, by_payee) if by_payee is not None else None
 
 
-def condition_clause(condition: Condition, payee_ids: list[int] | None = None) -> ColumnElement[bool] | None:
+def condition_clause(
+    condition: Condition, payee_ids: list[int] | None = None, needed: str = ""
+) -> ColumnElement[bool] | None:
     if isinstance(condition, TextCondition):
-        return _text_clause(condition, payee_ids)
+        return _text_clause(condition, payee_ids, needed)
     if isinstance(condition, AmountCondition):
         parts = []
         if condition.min is not None:
@@ -195,9 +196,9 @@ def prefilter(clauses: list[ColumnElement[bool] | None], match: str) -> list[Col
     return [or_(*[c for c in clauses if c is not None])]
 
 
-def _payee_name(t: type[Transaction] = T) -> Any:
-    # A subquery, not a join: the rows stay in index order, so each batch stops at its limit.
-    return select(Payee.name).where(Payee.id == t.payee_id).scalar_subquery().label("payee")
+def _payee_name() -> Any:
+    # A subquery, not a join: the rows stay in index order, so the scan stops at its limit.
+    return select(Payee.name).where(Payee.id == T.payee_id).scalar_subquery().label("payee")
 
 
 def uncategorized() -> ColumnElement[bool]:
@@ -211,7 +212,10 @@ async def history_batch(
     after: tuple[dt.date, int] | None,
     limit: int,
 ) -> list[Row[Any]]:
-    """The next `limit` transactions (newest first, after the keyset `after`) that are not transfer legs."""
+    """The next `limit` transactions (newest first, after the keyset `after`) that are not transfer legs.
+
+    Without the payee's name (the caller has the book's payees): a lookup per row costs more than the row.
+    """
     query = select(
         T.id,
         T.account_id,
@@ -221,7 +225,6 @@ async def history_batch(
         T.description,
         T.memo,
         T.payee_id,
-        _payee_name(),
         T.category_id,
     ).where(T.book_id == book_id, T.transfer_id.is_(None), *where)
     if after is not None:
