@@ -185,3 +185,38 @@ async def test_embedding_the_committed_rows_makes_them_vote(alice, checking, db)
     await alice.post(f"/api/v1/imports/{imported['id']}/commit")
     async with db.sessionmaker() as session, session.begin():
         assert await categorize.embed_missing(session, alice.book_id) == 1
+
+
+async def test_rules_come_first_and_commit_writes_their_category_tags_payee_and_split(alice, checking):
+    transport = await category_named(alice, "Transporte")
+    leisure = await category_named(alice, "Lazer")
+    tag = (await alice.post("/api/v1/tags", json={"name": "trabalho"})).json()
+    rule = {
+        "name": "Uber",
+        "conditions": [{"field": "text", "op": "contains", "value": "uber"}],
+        "actions": {"category_id": transport, "tag_ids": [tag["id"]], "payee": "Uber"},
+    }
+    made = await alice.post("/api/v1/rules", json=rule)
+    assert made.status_code == 201, made.text
+    split = {
+        "name": "Clube",
+        "conditions": [{"field": "description", "op": "starts_with", "value": "clube"}],
+        "actions": {"splits": [{"category_id": leisure, "percent": "70"}, {"category_id": transport, "percent": "30"}]},
+    }
+    assert (await alice.post("/api/v1/rules", json=split)).status_code == 201
+    imported = await upload(alice, checking, HEADER + "05/11/2026,-23.45,,UBER *TRIP\n06/11/2026,-100.01,,CLUBE X\n")
+    found = {r["description"]: r for r in await rows(alice, imported)}
+    uber = found["UBER *TRIP"]
+    assert (uber["category_source"], uber["category_id"], uber["rule_id"]) == ("rule", transport, made.json()["id"])
+    assert uber["tag_ids"] == [tag["id"]] and uber["payee"] == "Uber" and uber["apply_category"]
+    assert [p["amount"] for p in found["CLUBE X"]["splits"]] == ["-70.00", "-30.01"]
+
+    await alice.post(f"/api/v1/imports/{imported['id']}/commit")
+    written = {t["description"]: t for t in (await alice.get("/api/v1/transactions")).json()["items"]}
+    assert written["UBER *TRIP"]["category_id"] == transport
+    assert written["UBER *TRIP"]["tags"] == ["trabalho"] and written["UBER *TRIP"]["payee"] == "Uber"
+    parts = written["CLUBE X"]["splits"]
+    assert [(p["category_id"], p["amount"]) for p in parts] == [(leisure, "-70.00"), (transport, "-30.01")]
+    assert written["CLUBE X"]["category_id"] is None
+    hits = {r["name"]: r["hits"] for r in (await alice.get("/api/v1/rules")).json()}
+    assert hits == {"Uber": 1, "Clube": 1}
