@@ -151,7 +151,7 @@ DRAFTS: list[tuple[str, dict[str, Any]]] = [
     ("common text (supermercado)", {"conditions": [{"field": "text", "value": "supermercado"}]}),
     ("payee equals (Carrefour)", {"conditions": [{"field": "payee", "op": "equals", "value": "carrefour"}]}),
     ("amount range only", {"conditions": [{"field": "amount", "min": "-60.00", "max": "-50.00"}]}),
-    ("regex only (full scan)", {"conditions": [{"field": "description", "op": "regex", "value": r"^uber\b"}]}),
+    ("regex (prefiltered on its word)", {"conditions": [{"field": "description", "op": "regex", "value": r"^uber\b"}]}),
     (
         "any: text or day of month",
         {

@@ -1,13 +1,16 @@
 """A rule over the book's history: a dry run says what it would change, apply changes it.
 
-Both read the book newest first in keyset batches of BATCH rows, so memory stays bounded whatever the size of
-the book. The database keeps only the rows the rule could match (account, date, amount, direction, the payees
-whose names match, and a trigram prefilter on search_text for literal text); the engine then decides exactly.
+Both read the book through one server-side cursor in batches of BATCH rows, so memory stays bounded whatever
+the size of the book. The database keeps only the rows the rule could match (account, date, amount, direction,
+the payees whose names match, and a trigram prefilter on search_text for literal text and the word a pattern
+needs); the engine then decides exactly.
 Transfer legs are left alone: they move money between accounts and have no category.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import heapq
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,9 +23,10 @@ from fintrack.ledger import service as ledger
 from fintrack.ledger.models import Payee
 from fintrack.money import format_amount
 from fintrack.rules import queries
-from fintrack.rules.engine import CompiledRule, Match, Subject, fold, text_test
+from fintrack.rules.engine import CompiledRule, Match, Subject, text_test
 from fintrack.rules.schemas import ApplyOut, Change, DryRunOut, RuleDraft, SplitAmount, TextCondition
 from fintrack.rules.service import check, draft_of, get_rule
+from fintrack.rules.text import fold
 
 BATCH = 2000
 
@@ -79,26 +83,29 @@ Found = tuple[Any, Subject, Match, _Outcome]
 
 
 async def _matches(
-    session: AsyncSession, book_id: int, rule: CompiledRule, where: list[Any], book: _Book
+    session: AsyncSession,
+    book_id: int,
+    rule: CompiledRule,
+    where: list[Any],
+    book: _Book,
+    *,
+    uncategorized_only: bool,
+    lock: bool = False,
 ) -> AsyncIterator[tuple[int, list[Found]]]:
     """Per batch: how many rows were read, and the matched ones with what the rule would do to each."""
-    after = None
     names = book.names
-    while True:
-        rows = await queries.history_batch(session, book_id, where, after, BATCH)
-        if not rows:
-            return
-        after = (rows[-1].date, rows[-1].id)
+    async for rows in queries.history(session, book_id, where, BATCH):
         matched = []
         for row in rows:
             payee = names.get(row.payee_id) if row.payee_id is not None else None
             subject = Subject(row.account_id, row.date, row.amount, row.currency, row.description, payee, row.memo)
             if rule.matches(subject):
                 matched.append((row, subject, rule.match_for(subject)))
-        state = await queries.state_of(session, [row.id for row, _, _ in matched])
+        ids = [row.id for row, _, _ in matched]
+        if lock:
+            await queries.lock(session, ids)
+        state = await queries.state_of(session, ids, tags=bool(rule.template.tag_ids), splits=not uncategorized_only)
         yield len(rows), [(row, s, m, _outcome(row, s.payee, m, *state[row.id])) for row, s, m in matched]
-        if len(rows) < BATCH:
-            return
 
 
 async def dry_run(
@@ -108,17 +115,25 @@ async def dry_run(
     rule = await check(session, access.id, draft)
     names = await queries.category_names(session, access.id)
     scanned = matched = would_change = 0
-    sample: list[Change] = []
+    # The newest `limit` changes, kept in a heap as the history streams by in no particular order.
+    newest: list[tuple[dt.date, int, Found]] = []
     where, book = await _where(session, access.id, draft, only_uncategorized)
-    async for read, found in _matches(session, access.id, rule, where, book):
+    async for read, found in _matches(session, access.id, rule, where, book, uncategorized_only=only_uncategorized):
         scanned += read
         matched += len(found)
-        for row, subject, match, outcome in found:
-            if not outcome.changes:
+        for item in found:
+            if not item[3].changes:
                 continue
             would_change += 1
-            if len(sample) < limit:
-                sample.append(_change(row, subject.payee, match, outcome, names))
+            key = (item[0].date, item[0].id, item)
+            if len(newest) < limit:
+                heapq.heappush(newest, key)
+            elif limit and key[:2] > newest[0][:2]:
+                heapq.heapreplace(newest, key)
+    sample = [
+        _change(row, subject.payee, match, outcome, names)
+        for _, _, (row, subject, match, outcome) in sorted(newest, key=lambda k: k[:2], reverse=True)
+    ]
     return DryRunOut(scanned=scanned, matched=matched, would_change=would_change, sample=sample)
 
 
@@ -153,7 +168,9 @@ async def apply(session: AsyncSession, access: BookAccess, rule_id: int, *, only
     out = ApplyOut(rule_id=saved.id, scanned=0, matched=0, changed=0, categorized=0, split=0, payee_set=0, tagged=0)
     payee_id: int | None = None
     where, book = await _where(session, access.id, draft, only_uncategorized)
-    async for read, found in _matches(session, access.id, rule, where, book):
+    async for read, found in _matches(
+        session, access.id, rule, where, book, uncategorized_only=only_uncategorized, lock=True
+    ):
         out.scanned += read
         out.matched += len(found)
         changed = [(row, match, outcome) for row, _, match, outcome in found if outcome.changes]

@@ -12,9 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fintrack.books.access import BookAccess
 from fintrack.categorize.embedding import normalize
 from fintrack.rules import queries
-from fintrack.rules.engine import Subject, compile_rule, fold
+from fintrack.rules.engine import Subject, compile_rule
 from fintrack.rules.schemas import MAX_VALUE_LENGTH, RuleCreate, RuleDraft, SuggestionOut, Support
 from fintrack.rules.service import load
+from fintrack.rules.text import fold
 
 WINDOW = dt.timedelta(days=730)
 MAX_ROWS = 50_000

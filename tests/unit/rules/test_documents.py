@@ -12,8 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fintrack.rules import engine
-from fintrack.rules.engine import Subject, compile_rules, fold
+from fintrack.rules.engine import Subject, compile_rules
 from fintrack.rules.errors import InvalidRule
+from fintrack.rules.text import fold, required_word
 
 FIELDS = ["payee", "description", "memo", "text", "amount", "direction", "account", "date", "day_of_month", "x"]
 KEYS = [
@@ -133,7 +134,7 @@ def test_a_patterns_required_word_is_in_every_text_it_matches(pattern, texts):
         compiled = regex.compile(pattern, regex.IGNORECASE)
     except regex.error:
         return
-    required = engine.required_word(pattern)
+    required = required_word(pattern)
     for text in texts:
         folded = fold(text)
         if compiled.search(folded):

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from fintrack.rules import engine
-from fintrack.rules.engine import Match, Subject, compile_rules, fold
+from fintrack.rules.engine import Match, Subject, compile_rules
 from fintrack.rules.errors import InvalidRule
+from fintrack.rules.text import fold
 
 CATEGORY = {"category_id": 7}
 
