@@ -58,6 +58,8 @@ def check_amount(value: Decimal, currency: str) -> Decimal:
         raise MoneyError(f"amount {value} has more than {places} decimal places for {currency}")
     if value.adjusted() >= MAX_INTEGER_DIGITS:
         raise MoneyError(f"amount {value} is too large (at most {MAX_INTEGER_DIGITS} integer digits)")
+    if exponent == -places:
+        return value  # already in minor units, as nearly every statement writes it: quantizing would copy it
     return quantize(value, currency)
 
 

@@ -166,6 +166,18 @@ class Walk:
 BODY_VALUES: dict[str, dict[str, Any]] = {
     "TransferCreate": {"amount": "10.00", "to_amount": "10.00"},
     "FxRatePut": {"currency": "EUR"},  # neither Alice's (BRL) nor Bob's (USD) base currency
+    "CsvMapping": {
+        "date": 0,
+        "amount": 1,
+        "payee": 2,
+        "memo": 3,
+        "description": None,
+        "debit": None,
+        "credit": None,
+        "category": None,
+        "external_id": None,
+        "kind": None,
+    },
 }
 
 
@@ -327,6 +339,10 @@ ROUTES: dict[tuple[str, str], BookScoped | UserScoped] = {
     ("GET", "/api/v1/imports/{import_id}"): BookScoped(Refused("import_not_found"), "read"),
     ("GET", "/api/v1/imports/{import_id}/rows"): BookScoped(Refused("import_not_found"), "read"),
     ("PUT", "/api/v1/imports/{import_id}/rows/{row_id}/decision"): BookScoped(Refused("import_not_found"), "write"),
+    ("PUT", "/api/v1/imports/{import_id}/rows/{row_id}/category"): BookScoped(Refused("import_not_found"), "write"),
+    ("PUT", "/api/v1/imports/{import_id}/mapping"): BookScoped(Refused("import_not_found"), "write"),
+    ("GET", "/api/v1/import-profiles"): BookScoped(Served(), "read"),
+    ("DELETE", "/api/v1/import-profiles/{profile_id}"): BookScoped(Refused("import_profile_not_found"), "write"),
     ("POST", "/api/v1/imports/{import_id}/commit"): BookScoped(Refused("import_not_found"), "write"),
     ("POST", "/api/v1/imports/{import_id}/revert"): BookScoped(Refused("import_not_found"), "write"),
     ("POST", "/api/v1/accounts"): BookScoped(Served(201, listed_in="/api/v1/accounts"), "write"),
@@ -464,6 +480,9 @@ async def furnish(alice: Persona) -> Household:
     await _made(alice.post(f"{API}/imports/{imported['id']}/commit"), 200)
     spare_import = await preview("outro.csv", headers=octet)
     first_row = (await alice.get(f"{API}/imports/{imported['id']}/rows")).json()["items"][0]["id"]
+    mapping = {"date": 0, "amount": 1, "payee": 2, "memo": 3, "name": f"{SECRET} mapping"}
+    # Before its rows are read: a new mapping explains the file afresh, with new row ids.
+    profile = await _made(alice.put(f"{API}/imports/{spare_import['id']}/mapping", json=mapping), 200)
     spare_row = (await alice.get(f"{API}/imports/{spare_import['id']}/rows")).json()["items"][0]["id"]
     ids = {
         "book_id": alice.book_id,
@@ -480,6 +499,7 @@ async def furnish(alice: Persona) -> Household:
         "transfer_id": transfer["id"],
         "token_id": min(t["id"] for t in tokens),
         "rule_id": alices_rule["id"],
+        "profile_id": profile["profile_id"],
     }
     spare = {
         **ids,
@@ -514,6 +534,7 @@ async def snapshot(alice: Persona, home: Household) -> dict[str, Any]:
         f"/transfers/{transfer}",
         "/reports/balances",
         "/imports",
+        "/import-profiles",
         "/tokens",
         "/rules",
     ):

@@ -89,7 +89,7 @@ class ImportRowOut(BaseModel):
             transaction_id=r.transaction_id,
             decision=r.decision,
             category_id=r.category_id,
-            category_source=r.category_source,  # type: ignore[arg-type]
+            category_source=r.category_source,
             confidence=None if r.confidence is None else f"{r.confidence:f}",
             apply_category=r.apply_category,
             rule_id=r.rule_id,
