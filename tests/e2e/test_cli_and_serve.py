@@ -214,6 +214,45 @@ def test_background_jobs_run_in_serve_and_in_a_separate_worker(server, data_dir,
     assert not (tmp_path / "postgres" / "postmaster.pid").exists()
 
 
+def test_killing_an_import_mid_commit_leaves_nothing_half_written(server, data_dir, tmp_path):
+    import json
+
+    rows = 30_000
+    statement = tmp_path / "grande.csv"
+    statement.write_text(
+        "Data,Valor,Identificador,Descrição\n"
+        + "".join(
+            f"{n % 28 + 1:02d}/{n % 12 + 1:02d}/2025,-{n % 900 + 1}.{n % 100:02d},id{n},LOJA {n}\n" for n in range(rows)
+        )
+    )
+    args = ("import", str(statement), "--account", "Morta", "--user", "ana@example.com", "--commit", "--json")
+    victim = subprocess.Popen(
+        [*FINTRACK, *args], env=env_for(data_dir), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    writing = (
+        "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%%INSERT INTO transactions%%'"
+    )
+    with embedded_database(data_dir) as connection:
+        deadline = time.monotonic() + 120
+        while connection.execute(writing).fetchone()[0] == 0 and victim.poll() is None:
+            assert time.monotonic() < deadline, "the commit never started"
+            time.sleep(0.01)
+        assert victim.poll() is None, "the import ended before the kill: nothing was tested"
+        victim.kill()  # SIGKILL: no handler, no rollback from the client side
+        victim.wait(timeout=30)
+        # The server notices the dead client and rolls its transaction back; wait until that backend is gone.
+        while connection.execute(writing).fetchone()[0] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        leftovers = connection.execute(
+            "SELECT (SELECT count(*) FROM accounts WHERE name = 'Morta'), "
+            "(SELECT count(*) FROM transactions t JOIN accounts a ON a.id = t.account_id WHERE a.name = 'Morta')"
+        ).fetchone()
+    assert leftovers == (0, 0), "a killed commit must leave no account, no transaction"
+    done = run_cli(data_dir, *args)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["committed"] == rows
+
+
 def test_sigterm_stops_the_server_and_its_embedded_database(server, data_dir):
     _, process = server
     process.send_signal(signal.SIGTERM)
