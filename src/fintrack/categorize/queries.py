@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import func, literal, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fintrack.db import copy_rows
+from fintrack.transactions.models import Transaction
 
 # Texts of transactions that have no vector yet (new ones, or ones whose text changed), oldest first.
 _MISSING = text("""
@@ -58,24 +58,12 @@ CROSS JOIN LATERAL (
     LIMIT :k
 ) n
 """)
-_HYBRID = text("""
-WITH by_vector AS (
-    SELECT e.transaction_id AS id, row_number() OVER (ORDER BY e.distance) AS rank
-    FROM (SELECT transaction_id, embedding <#> CAST(:vector AS vector) AS distance FROM transaction_embeddings
-          WHERE book_id = :book_id ORDER BY embedding <#> CAST(:vector AS vector) LIMIT :depth) e
-), by_text AS (
-    SELECT t.id, row_number() OVER (ORDER BY t.score DESC, t.id DESC) AS rank
-    FROM (SELECT id, word_similarity(fintrack_fold(:q), search_text) AS score FROM transactions
-          WHERE book_id = :book_id AND fintrack_fold(:q) <% search_text
-          ORDER BY word_similarity(fintrack_fold(:q), search_text) DESC, id DESC LIMIT :depth) t
-)
-SELECT id, sum(1.0 / (60 + rank)) AS score FROM (
-    SELECT id, rank FROM by_vector UNION ALL SELECT id, rank FROM by_text
-) ranked
-GROUP BY id ORDER BY score DESC, id DESC LIMIT :limit
+_BY_VECTOR = text("""
+SELECT transaction_id, -(embedding <#> CAST(:vector AS vector)) FROM transaction_embeddings
+WHERE book_id = :book_id
+ORDER BY embedding <#> CAST(:vector AS vector)
+LIMIT :depth
 """)
-# Reciprocal rank fusion (k = 60, the usual constant): neither score scale has to be calibrated against the other,
-# and a transaction both lists rank high beats one only a single list likes.
 
 
 def vector_text(vector: Sequence[float]) -> str:
@@ -147,16 +135,24 @@ async def nearest(session: AsyncSession, book_id: int, vectors: list[str], k: in
     return out
 
 
-async def hybrid_search(
-    session: AsyncSession, book_id: int, vector: str, q: str, depth: int, limit: int
+def _like_escape(word: str) -> str:
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def nearest_transactions(
+    session: AsyncSession, book_id: int, vector: str, depth: int
 ) -> list[tuple[int, float]]:
-    """Transaction ids ranked by fusing vector similarity with trigram word similarity, best first."""
+    """The book's transactions whose text vectors are closest to this one: (id, similarity), closest first."""
     await _tune_index_scan(session, max(40, depth))
-    params: dict[str, Any] = {
-        "book_id": book_id,
-        "vector": vector,
-        "q": q,
-        "depth": depth,
-        "limit": limit,
-    }
-    return [(r[0], float(r[1])) for r in await session.execute(_HYBRID, params)]
+    rows = await session.execute(_BY_VECTOR, {"book_id": book_id, "vector": vector, "depth": depth})
+    return [(r[0], float(r[1])) for r in rows]
+
+
+async def containing(session: AsyncSession, book_id: int, words: list[str], depth: int) -> list[int]:
+    """The newest transactions whose folded description or memo contains every word."""
+    t = Transaction.__table__
+    # fintrack_fold is IMMUTABLE: the planner folds each pattern to a constant and can use the trigram index
+    # for a rare word, or walk the date index for a common one.
+    matches = [t.c.search_text.like(func.fintrack_fold(literal(f"%{_like_escape(w)}%"))) for w in words]
+    query = select(t.c.id).where(t.c.book_id == book_id, *matches).order_by(t.c.date.desc(), t.c.id.desc())
+    return list(await session.scalars(query.limit(depth)))

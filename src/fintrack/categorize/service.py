@@ -119,9 +119,25 @@ async def suggest(
     return (await suggest_many(session, access.id, [(payee, description, memo)]))[0]
 
 
+SEARCH_MIN_SIMILARITY = 0.35  # below it a neighbour shares a few letter groups, not a meaning
+RRF_K = 60  # reciprocal rank fusion's usual constant: neither list's scores need calibrating against the other's
+
+
 async def search(session: AsyncSession, access: BookAccess, q: str, limit: int) -> list[tuple[int, float]]:
-    """Transactions ranked by two measures at once: trigram word similarity over the folded text (typos,
-    partial words) and the vector the suggestions use (bank noise stripped: "ifood" also finds "IFD*IFOOD CLUB"
-    and ranks the exact merchant above rows that merely contain the letters)."""
-    vector = _vector(None, q, None)
-    return await queries.hybrid_search(session, access.id, vector, q, depth=max(50, 2 * limit), limit=limit)
+    """Transactions ranked by two lists fused: the newest whose text contains every word (accents and case
+    ignored), and the nearest by the vector suggestions use (typos, partial and glued words through character
+    n-grams, bank noise stripped: "ifood" also finds "IFD*IFOOD CLUB"). A transaction both lists hold ranks first."""
+    depth = max(50, 2 * limit)
+    words = [w for w in q.split() if w][:8]
+    by_text = await queries.containing(session, access.id, words, depth) if words else []
+    by_vector: list[int] = []
+    vector = embed(None, q, None)
+    if any(vector):  # a query of numbers or noise words only has no vector to compare
+        nearest = await queries.nearest_transactions(session, access.id, queries.vector_text(vector), depth)
+        by_vector = [i for i, similarity in nearest if similarity >= SEARCH_MIN_SIMILARITY]
+    scores: dict[int, float] = {}
+    for ranked in (by_text, by_vector):
+        for rank, transaction_id in enumerate(ranked, start=1):
+            scores[transaction_id] = scores.get(transaction_id, 0.0) + 1.0 / (RRF_K + rank)
+    best = sorted(scores.items(), key=lambda item: (-item[1], -item[0]))
+    return best[:limit]

@@ -33,6 +33,14 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _require_previewed(imported: ImportSession) -> None:
+    """Rows are decided, categorized and remapped between the preview and the commit, and only then."""
+    if imported.status in ("committed", "committing", "reverted"):
+        raise AlreadyCommitted(import_id=imported.id, status=imported.status)
+    if imported.status != "previewed":
+        raise NotPreviewed(import_id=imported.id, status=imported.status)
+
+
 def _apply(imported: ImportSession, changes: dict[str, Any]) -> None:
     for name, value in changes.items():
         setattr(imported, name, value)
@@ -100,8 +108,7 @@ async def remap(
     next file with the same header."""
     access.require_write()
     imported = await get(session, access, session_id, lock=True)
-    if imported.status != "previewed":
-        raise AlreadyCommitted(import_id=session_id, status=imported.status)
+    _require_previewed(imported)
     detected = imported.options.get("csv")
     data = await queries.file_bytes(session, imported.id)
     if imported.format != "csv" or detected is None or data is None:
@@ -181,8 +188,7 @@ async def decide(
     """Import a row the preview held back (a duplicate, a deleted one), skip a new one, or undo the choice."""
     access.require_write()
     imported = await get(session, access, session_id, lock=True)
-    if imported.status != "previewed":
-        raise AlreadyCommitted(import_id=session_id, status=imported.status)
+    _require_previewed(imported)
     found = await queries.row(session, imported.id, row_id)
     if found is None:
         raise RowNotFound(row_id=row_id)
@@ -199,8 +205,7 @@ async def set_category(
     """The user's choice wins over rules and suggestions: commit sets exactly this category (or none)."""
     access.require_write()
     imported = await get(session, access, session_id, lock=True)
-    if imported.status != "previewed":
-        raise AlreadyCommitted(import_id=session_id, status=imported.status)
+    _require_previewed(imported)
     found = await queries.row(session, imported.id, row_id)
     if found is None:
         raise RowNotFound(row_id=row_id)
