@@ -74,3 +74,8 @@ async def copy_rows(
     async with connection.cursor() as cursor, cursor.copy(statement) as copy:
         for value in values:
             await copy.write_row(value)
+
+
+def like_escape(text: str) -> str:
+    """Text to find inside a LIKE pattern as itself: its %, _ and backslashes escaped (backslash is LIKE's escape)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import func, literal, select, text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fintrack.db import copy_rows
+from fintrack.transactions import queries as transaction_queries
 from fintrack.transactions.models import Transaction
 
 # Texts of transactions that have no vector yet (new ones, or ones whose text changed), oldest first.
@@ -135,13 +136,7 @@ async def nearest(session: AsyncSession, book_id: int, vectors: list[str], k: in
     return out
 
 
-def _like_escape(word: str) -> str:
-    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-async def nearest_transactions(
-    session: AsyncSession, book_id: int, vector: str, depth: int
-) -> list[tuple[int, float]]:
+async def nearest_transactions(session: AsyncSession, book_id: int, vector: str, depth: int) -> list[tuple[int, float]]:
     """The book's transactions whose text vectors are closest to this one: (id, similarity), closest first."""
     await _tune_index_scan(session, max(40, depth))
     rows = await session.execute(_BY_VECTOR, {"book_id": book_id, "vector": vector, "depth": depth})
@@ -149,10 +144,12 @@ async def nearest_transactions(
 
 
 async def containing(session: AsyncSession, book_id: int, words: list[str], depth: int) -> list[int]:
-    """The newest transactions whose folded description or memo contains every word."""
-    t = Transaction.__table__
-    # fintrack_fold is IMMUTABLE: the planner folds each pattern to a constant and can use the trigram index
-    # for a rare word, or walk the date index for a common one.
-    matches = [t.c.search_text.like(func.fintrack_fold(literal(f"%{_like_escape(w)}%"))) for w in words]
-    query = select(t.c.id).where(t.c.book_id == book_id, *matches).order_by(t.c.date.desc(), t.c.id.desc())
+    """The newest transactions with every word in their description, memo or payee: the transaction list's own
+    search condition, ordered by date."""
+    payees = await transaction_queries.payees_matching(session, book_id, words)
+    query = (
+        select(Transaction.id)
+        .where(Transaction.book_id == book_id, transaction_queries.search_condition(Transaction, words, payees))
+        .order_by(Transaction.date.desc(), Transaction.id.desc())
+    )
     return list(await session.scalars(query.limit(depth)))

@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fintrack.db import copy_rows
+from fintrack.db import copy_rows, like_escape
 from fintrack.ledger.models import Account, Category, Payee, Tag
 from fintrack.rules.models import Rule
 from fintrack.rules.schemas import (
@@ -129,10 +129,6 @@ async def payees(session: AsyncSession, book_id: int) -> list[tuple[int, str]]:
 # History: prefilter in SQL, exact match in Python ------------------------------------------------------------
 
 
-def _like_escape(word: str) -> str:
-    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _text_clause(condition: TextCondition, payee_ids: list[int] | None, needed: str) -> ColumnElement[bool] | None:
     """A clause every transaction the condition matches satisfies (a superset), or None when there is none.
 
@@ -147,7 +143,7 @@ def _text_clause(condition: TextCondition, payee_ids: list[int] | None, needed: 
     in_text = None
     # Beyond ASCII, the database's lower() and unaccent() may not fold a character as Python does.
     if needed and needed.isascii():
-        pattern = "%" + "%".join(_like_escape(w) for w in needed.split()) + "%"
+        pattern = "%" + "%".join(like_escape(w) for w in needed.split()) + "%"
         # fintrack_fold is IMMUTABLE: the planner folds the pattern to a constant and can use the index.
         in_text = T.search_text.like(func.fintrack_fold(literal(pattern)))
     if condition.field in ("description", "memo") or in_text is None:

@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from fintrack.db import copy_rows
+from fintrack.db import copy_rows, like_escape
 from fintrack.ledger.models import Category, Payee, Tag
 from fintrack.transactions.models import Transaction, TransactionSplit, TransactionTag, Transfer
 
@@ -46,17 +46,13 @@ class Filters:
     uncategorized: bool = False
 
 
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _words(q: str | None) -> list[str]:
     return q.split()[:8] if q else []
 
 
 def _pattern(word: str) -> ColumnElement[str]:
     # fintrack_fold is IMMUTABLE, so the planner folds the pattern to a constant and can use the trigram index.
-    return func.fintrack_fold(literal(f"%{_like_escape(word)}%"))
+    return func.fintrack_fold(literal(f"%{like_escape(word)}%"))
 
 
 async def payees_matching(session: AsyncSession, book_id: int, words: list[str]) -> list[list[int]]:
