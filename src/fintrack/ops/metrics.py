@@ -35,6 +35,28 @@ JOB_QUEUE_DEPTH = Gauge(
     registry=REGISTRY,
 )
 
+# The hub's data plane (fintrack.hub.server).
+HUB_CONNECTIONS = Gauge("hub_connections_active", "Open hub WebSocket connections", registry=REGISTRY)
+HUB_SUBSCRIPTIONS = Gauge("hub_subscriptions_active", "Hub channel and pattern subscriptions", registry=REGISTRY)
+HUB_DELIVERIES = Counter("hub_deliveries", "Publications written to subscriber sockets", registry=REGISTRY)
+HUB_LATENCY = Histogram(
+    "hub_delivery_latency_seconds",
+    "From a publication's ingest (commit) to its write on the last subscriber socket",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+    registry=REGISTRY,
+)
+HUB_SLOW_DISCONNECTS = Counter(
+    "hub_slow_consumer_disconnects", "Subscribers closed because their buffer overflowed", registry=REGISTRY
+)
+HUB_RESUMES = Counter("hub_resumes", "Subscriptions that replayed history from a resume position", registry=REGISTRY)
+HUB_GAPS = Counter("hub_gaps", "Gap notices sent to subscribers", registry=REGISTRY)
+HUB_PUBLICATIONS = Counter(
+    "hub_publications_total",
+    "Hub publications committed to history (repeats of an idempotency key not counted), by namespace",
+    ["namespace"],
+    registry=REGISTRY,
+)
+
 
 def watch_pool(checked_out: Callable[[], int]) -> None:
     DB_CONNECTIONS_ACTIVE.set_function(lambda: float(checked_out()))
@@ -49,6 +71,7 @@ __all__ = [
     "DB_CONNECTIONS_ACTIVE",
     "HTTP_DURATION",
     "HTTP_REQUESTS",
+    "HUB_PUBLICATIONS",
     "IMPORT_SESSIONS",
     "JOB_QUEUE_DEPTH",
     "render",

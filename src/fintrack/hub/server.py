@@ -1,0 +1,427 @@
+"""The fan-out engine: committed publications → the same pre-encoded frame bytes on every subscriber's socket.
+
+The hot path (`deliver`) runs on the event loop inside the broker's callback: one encode per publication, then
+one `transport.write` per live subscriber — no task, no await, no per-socket queue. Back-pressure is the
+transport's own write buffer: its high-water mark is the per-connection byte limit, and `pause_writing`
+marks the connection as overflowing, which applies the subscription's overflow policy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import time
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol
+
+import structlog
+
+from fintrack.hub import protocol as wire
+from fintrack.hub.protocol import PublicationLike
+from fintrack.ops import metrics
+
+log = structlog.get_logger("fintrack.hub")
+Overflow = Literal["disconnect", "conflate", "drop"]
+OVERFLOWS: tuple[Overflow, ...] = ("disconnect", "conflate", "drop")
+PAGE = 500
+
+
+class History(Protocol):
+    """Committed publications of `channel` after `after_seq` (or since `since`), oldest first, at most `limit`;
+    and the oldest seq still retained (None when the channel has none)."""
+
+    def __call__(
+        self, channel: str, after_seq: int | None, limit: int, since: datetime | None = None
+    ) -> Awaitable[tuple[Sequence[PublicationLike], int | None]]: ...
+
+
+class Transport(Protocol):
+    def write(self, data: bytes) -> None: ...
+    def get_write_buffer_size(self) -> int: ...
+    def close(self) -> None: ...
+    def abort(self) -> None: ...
+    def is_closing(self) -> bool: ...
+
+
+class Connection:
+    """One subscriber socket as the engine sees it. `paused` is set by the transport's flow control."""
+
+    __slots__ = ("closed", "drained", "ident", "paused", "subs", "transport")
+
+    def __init__(self, transport: Transport, ident: str = "") -> None:
+        self.transport = transport
+        self.ident = ident
+        self.paused = False
+        self.closed = False
+        self.subs: dict[str, Subscription] = {}
+        self.drained: asyncio.Event | None = None
+
+    def send(self, data: bytes) -> None:
+        """Frame and write one control message (cold path)."""
+        if not self.closed:
+            self.transport.write(wire.frame(data))
+
+    async def wait_drained(self) -> None:
+        while self.paused and not self.closed:
+            if self.drained is None:
+                self.drained = asyncio.Event()
+            self.drained.clear()
+            await self.drained.wait()
+
+
+@dataclass(eq=False, slots=True)
+class Subscription:
+    conn: Connection
+    channel: str  # the channel, or the pattern for a pattern subscription
+    overflow: Overflow
+    joining: list[PublicationLike] | None = None  # live publications held while history is replayed
+    dropped_from: int | None = None  # first seq dropped while paused (drop policy)
+    dropped_to: int | None = None
+    conflated: dict[str | None, PublicationLike] = field(default_factory=dict)
+    resume_after: int | None = None  # replayed up to here, waiting for the broker to catch up
+
+
+@dataclass(eq=False, slots=True)
+class Channel:
+    name: str
+    live: dict[Connection, Subscription] = field(default_factory=dict)
+    joining: list[Subscription] = field(default_factory=list)
+    last_seq: int | None = None
+    epoch: int | None = None
+    repairing: list[PublicationLike] | None = None  # publications held while a seq gap is backfilled
+
+
+class Hub:
+    """Channels → subscribers. `deliver` is the broker's callback; `subscribe` does a race-free resume."""
+
+    def __init__(self, history: History | None = None, *, buffer_bytes: int = 256 * 1024) -> None:
+        self.history = history
+        self.buffer_bytes = buffer_bytes
+        self.channels: dict[str, Channel] = {}
+        self.patterns: dict[str, dict[Connection, Subscription]] = {}
+        self.connections: set[Connection] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # --- connections -------------------------------------------------------------------------------------
+
+    def connect(self, transport: Transport, ident: str = "") -> Connection:
+        conn = Connection(transport, ident)
+        set_limits = getattr(transport, "set_write_buffer_limits", None)
+        if set_limits is not None:
+            set_limits(high=self.buffer_bytes, low=self.buffer_bytes // 4)
+        self.connections.add(conn)
+        metrics.HUB_CONNECTIONS.inc()
+        return conn
+
+    def disconnect(self, conn: Connection) -> None:
+        """Forget a connection (its socket is closed or closing)."""
+        if conn not in self.connections:
+            return
+        self.connections.discard(conn)
+        conn.closed = True
+        for name in list(conn.subs):
+            self.unsubscribe(conn, name)
+        metrics.HUB_CONNECTIONS.dec()
+        if conn.drained is not None:
+            conn.drained.set()
+
+    def close(self, conn: Connection, code: int, reason: str, notice: bytes | None = None) -> None:
+        """Say why, send a close frame, and let the transport flush; a peer that never reads is aborted later."""
+        if conn.closed:
+            return
+        if notice is not None:
+            conn.send(notice)
+        conn.transport.write(wire.close_frame(code, reason))
+        self.disconnect(conn)
+        conn.transport.close()
+        asyncio.get_running_loop().call_later(5.0, _abort_if_stuck, conn.transport)
+
+    def paused(self, conn: Connection) -> None:
+        """The transport's buffer went over the limit: apply each subscription's overflow policy.
+
+        Called from inside `transport.write`, in the middle of a fan-out: the disconnect waits for the next
+        loop turn, and records now the last seq each channel wrote to this socket.
+        """
+        conn.paused = True
+        if any(sub.overflow == "disconnect" for sub in conn.subs.values()):
+            last = {name: ch.last_seq for name in conn.subs if (ch := self.channels.get(name)) is not None}
+            asyncio.get_running_loop().call_soon(self._slow_disconnect, conn, last)
+
+    def resumed(self, conn: Connection) -> None:
+        """The buffer drained below a quarter: send what the policies held back."""
+        conn.paused = False
+        if conn.drained is not None:
+            conn.drained.set()
+        for sub in list(conn.subs.values()):
+            if sub.dropped_from is not None:
+                metrics.HUB_GAPS.inc()
+                conn.send(wire.gap(sub.channel, sub.dropped_from, sub.dropped_to or sub.dropped_from, "slow_consumer"))
+                sub.dropped_from = sub.dropped_to = None
+            if sub.conflated:
+                for p in sorted(sub.conflated.values(), key=lambda p: p.seq):
+                    conn.send(wire.pub(p))
+                sub.conflated.clear()
+
+    def _slow_disconnect(self, conn: Connection, last: dict[str, int | None]) -> None:
+        if conn.closed:
+            return
+        metrics.HUB_SLOW_DISCONNECTS.inc()
+        notice = wire.error(
+            "slow_consumer",
+            "you read too slowly and your buffer overflowed; resume after last_seq",
+            last_seq=last,
+        )
+        self.close(conn, wire.Close.SLOW_CONSUMER, "slow consumer", notice)
+
+    # --- subscriptions -----------------------------------------------------------------------------------
+
+    def presence(self, channel: str) -> int:
+        ch = self.channels.get(channel)
+        return 0 if ch is None else len(ch.live) + len(ch.joining)
+
+    def _channel(self, name: str) -> Channel:
+        ch = self.channels.get(name)
+        if ch is None:
+            ch = self.channels[name] = Channel(name)
+            for pattern, subs in self.patterns.items():
+                if fnmatch.fnmatchcase(name, pattern):
+                    ch.live.update(subs)
+        return ch
+
+    def subscribe_pattern(self, conn: Connection, pattern: str, overflow: Overflow = "drop") -> None:
+        """Live publications of every channel matching `pattern` (`*` is a wildcard), from now on."""
+        sub = Subscription(conn, pattern, overflow)
+        conn.subs[pattern] = sub
+        self.patterns.setdefault(pattern, {})[conn] = sub
+        for name, ch in self.channels.items():
+            if fnmatch.fnmatchcase(name, pattern):
+                ch.live.setdefault(conn, sub)
+        metrics.HUB_SUBSCRIPTIONS.inc()
+
+    async def subscribe(
+        self, conn: Connection, channel: str, start: wire.Start, overflow: Overflow = "disconnect"
+    ) -> dict[str, Any]:
+        """Register live first, replay retained history, then flush what arrived meanwhile, deduplicated by seq.
+
+        Returns what the `subscribed` reply tells the client (current epoch and last seq, when known).
+        """
+        ch = self._channel(channel)
+        sub = Subscription(conn, channel, overflow, joining=[])
+        conn.subs[channel] = sub
+        ch.joining.append(sub)
+        metrics.HUB_SUBSCRIPTIONS.inc()
+        cursor: int | None = None
+        try:
+            if not isinstance(start, wire.New):
+                metrics.HUB_RESUMES.inc()
+                cursor = await self._replay(sub, ch, start)
+        except BaseException:
+            if conn.subs.get(channel) is sub:
+                self.unsubscribe(conn, channel)
+            raise
+        if conn.closed or conn.subs.get(channel) is not sub:
+            return {}
+        held = sub.joining or []
+        if cursor is not None and held and held[0].seq > cursor + 1 and self.history is not None:
+            # A publication committed while we replayed may sit between the replay's snapshot and the first held one.
+            cursor = await self._backfill(sub, channel, cursor, held[0].seq - 1)
+            held = sub.joining or []
+            if conn.closed or conn.subs.get(channel) is not sub:
+                return {}
+        for p in held:
+            if cursor is None or p.seq > cursor:
+                conn.send(wire.pub(p))
+                cursor = p.seq
+        sub.joining = None
+        if cursor is not None and ch.last_seq is None:
+            ch.last_seq = cursor  # lets the channel see a gap in what the broker delivers next
+        elif cursor is not None and ch.last_seq is not None and cursor > ch.last_seq:
+            # History is ahead of the broker (a delivery still on its way): stay out of the live set until the
+            # channel reaches our cursor, or the broker's copies would arrive twice.
+            sub.resume_after = cursor
+            return {"epoch": ch.epoch, "last_seq": cursor}
+        ch.joining.remove(sub)
+        ch.live[conn] = sub
+        return {"epoch": ch.epoch, "last_seq": ch.last_seq}
+
+    async def _replay(self, sub: Subscription, ch: Channel, start: wire.Start) -> int | None:
+        if self.history is None:
+            return None
+        conn, channel = sub.conn, ch.name
+        if isinstance(start, wire.AfterSeq):
+            after = start.seq
+            if start.epoch is not None and ch.epoch is not None and start.epoch != ch.epoch:
+                self._gap(conn, channel, after + 1, (ch.last_seq or after), "epoch_changed")
+                after = 0
+            page, oldest = await self.history(channel, after, PAGE)
+            if oldest is not None and oldest > after + 1:
+                self._gap(conn, channel, after + 1, oldest - 1, "not_retained")
+            elif oldest is None and page == [] and ch.last_seq is not None and ch.last_seq > after:
+                self._gap(conn, channel, after + 1, ch.last_seq, "not_retained")
+            return await self._send_pages(sub, channel, page, after)
+        if isinstance(start, wire.Since):
+            page, _ = await self.history(channel, None, PAGE, start.time)
+            return await self._send_pages(sub, channel, page, None)
+        latest: dict[str | None, PublicationLike] = {}
+        cursor: int | None = 0
+        while True:
+            page, _ = await self.history(channel, cursor, PAGE)
+            for p in page:
+                latest[p.key] = p
+                cursor = p.seq
+            if len(page) < PAGE:
+                break
+        for p in sorted(latest.values(), key=lambda p: p.seq):
+            sub.conn.send(wire.pub(p))
+        return cursor or None
+
+    async def _send_pages(
+        self, sub: Subscription, channel: str, page: Sequence[PublicationLike], cursor: int | None
+    ) -> int | None:
+        while True:
+            for p in page:
+                if cursor is None or p.seq > cursor:
+                    sub.conn.send(wire.pub(p))
+                    cursor = p.seq
+            if len(page) < PAGE or sub.conn.closed:
+                return cursor
+            await sub.conn.wait_drained()
+            assert self.history is not None
+            page, _ = await self.history(channel, cursor, PAGE)
+
+    async def _backfill(self, sub: Subscription, channel: str, after: int, to: int) -> int:
+        assert self.history is not None
+        page, _ = await self.history(channel, after, to - after)
+        cursor = await self._send_pages(sub, channel, [p for p in page if p.seq <= to], after) or after
+        if cursor < to:
+            self._gap(sub.conn, channel, cursor + 1, to, "not_retained")
+            cursor = to
+        return cursor
+
+    def _gap(self, conn: Connection, channel: str, from_seq: int, to_seq: int, reason: str) -> None:
+        metrics.HUB_GAPS.inc()
+        conn.send(wire.gap(channel, from_seq, to_seq, reason))
+
+    def unsubscribe(self, conn: Connection, name: str) -> bool:
+        sub = conn.subs.pop(name, None)
+        if sub is None:
+            return False
+        metrics.HUB_SUBSCRIPTIONS.dec()
+        if name in self.patterns:
+            self.patterns[name].pop(conn, None)
+            if not self.patterns[name]:
+                del self.patterns[name]
+            for ch in self.channels.values():
+                if ch.live.get(conn) is sub:
+                    del ch.live[conn]
+            return True
+        own = self.channels.get(name)
+        if own is not None:
+            if own.live.get(conn) is sub:
+                del own.live[conn]
+            elif sub in own.joining:
+                own.joining.remove(sub)
+            if not own.live and not own.joining and own.repairing is None:
+                del self.channels[name]
+        return True
+
+    # --- delivery: the hot path --------------------------------------------------------------------------
+
+    def deliver(self, pubs: Sequence[PublicationLike]) -> None:
+        """The broker's callback: committed publications, per channel in seq order (a gap is repaired here)."""
+        for p in pubs:
+            ch = self.channels.get(p.channel)
+            if ch is None:
+                if not self.patterns:
+                    continue
+                ch = self._channel(p.channel)
+                if not ch.live:
+                    del self.channels[p.channel]
+                    continue
+            if ch.repairing is not None:
+                ch.repairing.append(p)
+                continue
+            last = ch.last_seq
+            if last is not None and ch.epoch in (None, p.epoch):
+                if p.seq <= last:
+                    continue  # already delivered (a broker redelivery)
+                if p.seq != last + 1 and self.history is not None:
+                    ch.repairing = [p]
+                    self._spawn(self._repair(ch, last, p.seq - 1))
+                    continue
+            self._fan_out(ch, p)
+
+    def _fan_out(self, ch: Channel, p: PublicationLike) -> None:
+        ch.last_seq = p.seq
+        ch.epoch = p.epoch
+        data = wire.frame(wire.pub(p))
+        sent = 0
+        for conn, sub in ch.live.items():
+            if conn.paused:
+                self._held_back(conn, sub, p)
+                continue
+            conn.transport.write(data)
+            sent += 1
+        if ch.joining:
+            self._to_joining(ch, p, data)
+        if sent:
+            metrics.HUB_DELIVERIES.inc(sent)
+            metrics.HUB_LATENCY.observe(max(0.0, time.time() - p.ingest_time.timestamp()))
+
+    def _to_joining(self, ch: Channel, p: PublicationLike, data: bytes) -> None:
+        for sub in list(ch.joining):
+            if sub.joining is not None:
+                sub.joining.append(p)  # replaying history: flushed, deduplicated, when the replay ends
+            elif sub.resume_after is not None and p.seq >= sub.resume_after:
+                if p.seq > sub.resume_after:
+                    sub.conn.transport.write(data)
+                sub.resume_after = None
+                ch.joining.remove(sub)
+                ch.live[sub.conn] = sub
+
+    def _held_back(self, conn: Connection, sub: Subscription, p: PublicationLike) -> None:
+        if sub.overflow == "conflate":
+            sub.conflated[p.key] = p
+        elif sub.overflow == "drop":
+            if sub.dropped_from is None:
+                sub.dropped_from = p.seq
+            sub.dropped_to = p.seq
+        # The disconnect policy acts in paused(): this socket is closed on the next loop turn.
+
+    async def _repair(self, ch: Channel, last: int, to: int) -> None:
+        """Fetch the publications the broker skipped, then release everything held, in order."""
+        missing: list[PublicationLike] = []
+        try:
+            assert self.history is not None
+            page, _ = await self.history(ch.name, last, to - last)
+            missing = [p for p in page if last < p.seq <= to]
+        except Exception:
+            log.exception("hub backfill failed", channel=ch.name, after_seq=last, to_seq=to)
+        held, ch.repairing = ch.repairing or [], None
+        if self.channels.get(ch.name) is not ch:
+            return
+        expect = last + 1
+        for p in sorted(missing + held, key=lambda p: p.seq):
+            if p.seq < expect:
+                continue
+            if p.seq > expect and p.epoch == ch.epoch:
+                for conn in list(ch.live):
+                    self._gap(conn, ch.name, expect, p.seq - 1, "not_retained")
+            self._fan_out(ch, p)
+            expect = p.seq + 1
+
+    def _spawn(self, work: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def _abort_if_stuck(transport: Transport) -> None:
+    if transport.is_closing():
+        transport.abort()
+
+
+def now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,341 @@
+"""The fan-out engine with fake transports: encode once, overflow policies, race-free resume, gap repair."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fintrack.hub import protocol as wire
+from fintrack.hub import server
+from fintrack.hub.server import Hub
+
+try:
+    from fintrack.hub.broker import Publication
+except ImportError:  # the durable core is built alongside; its Publication has exactly these fields
+
+    @dataclass(frozen=True)
+    class Publication:  # type: ignore[no-redef]
+        channel: str
+        seq: int
+        epoch: int
+        producer_time: datetime | None
+        ingest_time: datetime
+        key: str | None
+        payload: Any
+
+
+T0 = datetime(2026, 11, 23, 12, tzinfo=UTC)
+
+
+def pub(seq: int, channel: str = "signals.btc", key: str | None = None, epoch: int = 1) -> Publication:
+    return Publication(channel, seq, epoch, None, T0, key, {"px": seq})
+
+
+class FakeTransport:
+    """Records frames; when `stalled`, bytes pile up and flow control fires like asyncio's at the high mark."""
+
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+        self.buffered = 0
+        self.high = 0
+        self.stalled = False
+        self.closing = False
+        self.hub: Hub | None = None
+        self.conn: server.Connection | None = None
+
+    def set_write_buffer_limits(self, high: int, low: int) -> None:
+        self.high = high
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(data)
+        if self.stalled:
+            was = self.buffered
+            self.buffered += len(data)
+            if was <= self.high < self.buffered and self.hub and self.conn:
+                self.hub.paused(self.conn)
+
+    def drain(self) -> None:
+        self.stalled, self.buffered = False, 0
+        assert self.hub and self.conn
+        self.hub.resumed(self.conn)
+
+    def get_write_buffer_size(self) -> int:
+        return self.buffered
+
+    def close(self) -> None:
+        self.closing = True
+
+    def abort(self) -> None:
+        self.closing = True
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def messages(self) -> list[dict[str, Any]]:
+        out = []
+        for data in self.writes:
+            opcode, length = data[0] & 0x0F, data[1] & 0x7F
+            start = 2 if length < 126 else 4 if length == 126 else 10
+            if opcode == 0x1:
+                out.append(json.loads(data[start:]))
+            elif opcode == 0x8:
+                out.append({"type": "close", "code": int.from_bytes(data[start : start + 2], "big")})
+        return out
+
+    def seqs(self) -> list[int]:
+        return [m["seq"] for m in self.messages() if m["type"] == "pub"]
+
+
+def connect(hub: Hub) -> tuple[FakeTransport, server.Connection]:
+    transport = FakeTransport()
+    conn = hub.connect(transport)
+    transport.hub, transport.conn = hub, conn
+    return transport, conn
+
+
+class FakeHistory:
+    """Retained publications from `oldest` on; `during` runs inside the first read (a publication racing it)."""
+
+    def __init__(self, pubs: Sequence[Publication], during: Any = None) -> None:
+        self.pubs = list(pubs)
+        self.during = during
+        self.calls: list[tuple[int | None, int]] = []
+
+    async def __call__(self, channel: str, after_seq: int | None, limit: int, since: datetime | None = None):
+        self.calls.append((after_seq, limit))
+        await asyncio.sleep(0)
+        if self.during is not None:
+            during, self.during = self.during, None
+            during()
+        found = [p for p in self.pubs if p.channel == channel and (after_seq is None or p.seq > after_seq)]
+        oldest = min((p.seq for p in self.pubs if p.channel == channel), default=None)
+        return found[:limit], oldest
+
+
+async def test_a_publication_is_encoded_once_and_the_same_bytes_go_to_every_subscriber(monkeypatch):
+    hub = Hub()
+    subscribers = [connect(hub) for _ in range(3)]
+    for _, conn in subscribers:
+        await hub.subscribe(conn, "signals.btc", wire.New())
+    encoded = []
+    real = wire.pub
+    monkeypatch.setattr(wire, "pub", lambda p: encoded.append(p) or real(p))
+    hub.deliver([pub(1)])
+    assert len(encoded) == 1
+    frames = [transport.writes[-1] for transport, _ in subscribers]
+    assert all(f is frames[0] for f in frames)
+    assert subscribers[0][0].messages()[-1] == {
+        "type": "pub",
+        "channel": "signals.btc",
+        "seq": 1,
+        "epoch": 1,
+        "time": None,
+        "ingest_time": T0.isoformat(),
+        "key": None,
+        "payload": {"px": 1},
+    }
+    assert hub.presence("signals.btc") == 3 and hub.presence("signals.eth") == 0
+
+
+async def test_slow_subscriber_is_told_its_last_seq_and_closed_while_others_get_everything():
+    hub = Hub(buffer_bytes=300)
+    slow, slow_conn = connect(hub)
+    fast, fast_conn = connect(hub)
+    await hub.subscribe(slow_conn, "signals.btc", wire.New(), overflow="disconnect")
+    await hub.subscribe(fast_conn, "signals.btc", wire.New())
+    slow.stalled = True
+    hub.deliver([pub(seq) for seq in range(1, 11)])
+    await asyncio.sleep(0)
+    told = [m for m in slow.messages() if m["type"] == "error"]
+    assert told and told[0]["code"] == "slow_consumer"
+    last = told[0]["last_seq"]["signals.btc"]
+    assert slow.seqs() == list(range(1, last + 1)) and last < 10
+    assert slow.messages()[-1] == {"type": "close", "code": wire.Close.SLOW_CONSUMER} and slow.closing
+    assert fast.seqs() == list(range(1, 11))
+    assert hub.presence("signals.btc") == 1
+    hub.deliver([pub(11)])
+    assert fast.seqs()[-1] == 11 and slow.seqs()[-1] == last
+
+
+async def test_conflating_subscriber_gets_the_latest_per_key_once_it_drains():
+    hub = Hub(buffer_bytes=150)
+    transport, conn = connect(hub)
+    await hub.subscribe(conn, "signals.btc", wire.New(), overflow="conflate")
+    transport.stalled = True
+    hub.deliver([pub(1, key="a"), pub(2, key="b"), pub(3, key="a"), pub(4, key="b"), pub(5, key="a")])
+    before = transport.seqs()
+    transport.drain()
+    assert transport.seqs()[len(before) :] == [4, 5]
+    hub.deliver([pub(6, key="a")])
+    assert transport.seqs()[-1] == 6
+
+
+async def test_dropping_subscriber_gets_a_gap_notice_for_what_it_missed():
+    hub = Hub(buffer_bytes=150)
+    transport, conn = connect(hub)
+    await hub.subscribe(conn, "signals.btc", wire.New(), overflow="drop")
+    transport.stalled = True
+    hub.deliver([pub(seq) for seq in range(1, 8)])
+    got = transport.seqs()
+    transport.drain()
+    hub.deliver([pub(8)])
+    gap = next(m for m in transport.messages() if m["type"] == "gap")
+    assert gap == {
+        "type": "gap",
+        "channel": "signals.btc",
+        "from_seq": got[-1] + 1,
+        "to_seq": 7,
+        "reason": "slow_consumer",
+    }
+    assert transport.seqs() == [*got, 8]
+
+
+async def test_resume_replays_history_and_live_publications_exactly_once_in_order():
+    hub = Hub()
+    other, other_conn = connect(hub)
+    await hub.subscribe(other_conn, "signals.btc", wire.New())
+    # 9 and 10 are committed; 9, 10 and 11 reach the engine while the history read is under way.
+    hub.history = FakeHistory([pub(s) for s in range(1, 11)], during=lambda: hub.deliver([pub(9), pub(10), pub(11)]))
+    transport, conn = connect(hub)
+    reply = await hub.subscribe(conn, "signals.btc", wire.AfterSeq(3, 1))
+    assert transport.seqs() == list(range(4, 12))
+    assert reply == {"epoch": 1, "last_seq": 11}
+    hub.deliver([pub(12)])
+    assert transport.seqs() == list(range(4, 13))
+    assert other.seqs() == [9, 10, 11, 12]
+
+
+async def test_resume_ahead_of_a_slow_broker_does_not_deliver_its_late_copies_twice():
+    history = FakeHistory([pub(s) for s in range(1, 7)])
+    hub = Hub(history=history)
+    _, early = connect(hub)
+    await hub.subscribe(early, "signals.btc", wire.New())
+    hub.deliver([pub(s) for s in range(1, 5)])
+    transport, conn = connect(hub)
+    await hub.subscribe(conn, "signals.btc", wire.AfterSeq(2))  # history has 5 and 6; the broker has not sent them
+    assert transport.seqs() == [3, 4, 5, 6]
+    hub.deliver([pub(5), pub(6), pub(7)])
+    hub.deliver([pub(8)])
+    assert transport.seqs() == [3, 4, 5, 6, 7, 8]
+
+
+async def test_resume_from_a_seq_no_longer_retained_says_so_with_a_gap():
+    hub = Hub(history=FakeHistory([pub(s) for s in range(5, 9)]))
+    transport, conn = connect(hub)
+    await hub.subscribe(conn, "signals.btc", wire.AfterSeq(1))
+    messages = transport.messages()
+    assert messages[0] == {
+        "type": "gap",
+        "channel": "signals.btc",
+        "from_seq": 2,
+        "to_seq": 4,
+        "reason": "not_retained",
+    }
+    assert transport.seqs() == [5, 6, 7, 8]
+
+
+async def test_resume_pages_through_a_long_history(monkeypatch):
+    monkeypatch.setattr(server, "PAGE", 3)
+    history = FakeHistory([pub(s) for s in range(1, 11)])
+    hub = Hub(history=history)
+    transport, conn = connect(hub)
+    await hub.subscribe(conn, "signals.btc", wire.AfterSeq(0))
+    assert transport.seqs() == list(range(1, 11))
+    assert [after for after, _ in history.calls] == [0, 3, 6, 9]
+
+
+async def test_latest_per_key_sends_one_publication_per_key():
+    history = FakeHistory([pub(1, key="a"), pub(2, key="b"), pub(3, key="a")])
+    hub = Hub(history=history)
+    transport, conn = connect(hub)
+    await hub.subscribe(conn, "signals.btc", wire.LatestPerKey())
+    assert transport.seqs() == [2, 3]
+
+
+async def test_a_seq_gap_from_the_broker_is_backfilled_from_history_before_going_on():
+    history = FakeHistory([pub(s) for s in range(1, 6)])
+    hub = Hub(history=history)
+    transport, conn = connect(hub)
+    await hub.subscribe(conn, "signals.btc", wire.New())
+    hub.deliver([pub(1), pub(2), pub(5)])
+    hub.deliver([pub(6)])
+    await asyncio.sleep(0.01)
+    assert transport.seqs() == [1, 2, 3, 4, 5, 6]
+    hub.deliver([pub(3), pub(7)])  # a late redelivery is not sent twice
+    assert transport.seqs() == [1, 2, 3, 4, 5, 6, 7]
+
+
+async def test_a_seq_gap_history_cannot_fill_becomes_a_gap_notice():
+    hub = Hub(history=FakeHistory([]))
+    transport, conn = connect(hub)
+    await hub.subscribe(conn, "signals.btc", wire.New())
+    hub.deliver([pub(1), pub(4)])
+    await asyncio.sleep(0.01)
+    assert [m["type"] for m in transport.messages()] == ["pub", "gap", "pub"]
+    assert transport.messages()[1]["from_seq"] == 2 and transport.messages()[1]["to_seq"] == 3
+
+
+async def test_pattern_subscribers_receive_every_matching_channel():
+    hub = Hub()
+    transport, conn = connect(hub)
+    hub.subscribe_pattern(conn, "signals.*")
+    hub.deliver([pub(1, "signals.btc"), pub(1, "user.7"), pub(1, "signals.eth")])
+    assert [m["channel"] for m in transport.messages()] == ["signals.btc", "signals.eth"]
+    hub.unsubscribe(conn, "signals.*")
+    hub.deliver([pub(2, "signals.btc")])
+    assert len(transport.messages()) == 2
+
+
+async def test_disconnect_forgets_every_subscription():
+    hub = Hub()
+    _, conn = connect(hub)
+    await hub.subscribe(conn, "a", wire.New())
+    await hub.subscribe(conn, "b", wire.New())
+    hub.disconnect(conn)
+    assert hub.channels == {} and hub.connections == set()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    retained_from=st.integers(1, 20),
+    committed=st.integers(0, 40),
+    after=st.integers(0, 45),
+    racing=st.integers(0, 10),
+    split=st.integers(0, 10),
+)
+def test_any_resume_delivers_each_retained_seq_once_in_order(retained_from, committed, after, racing, split):
+    async def scenario() -> list[dict[str, Any]]:
+        # `committed` are in history when the read runs; `racing` more commit during it and reach the engine in two
+        # deliveries, one of which lands mid-read.
+        total = committed + racing
+        history = FakeHistory([pub(s) for s in range(retained_from, committed + 1)])
+        hub = Hub(history=history)
+        first = [pub(s) for s in range(committed + 1, committed + 1 + min(split, racing))]
+        rest = [pub(s) for s in range(committed + 1 + min(split, racing), total + 1)]
+
+        def commit_more() -> None:
+            history.pubs += first + rest
+            hub.deliver(first)
+
+        history.during = commit_more
+        transport, conn = connect(hub)
+        await hub.subscribe(conn, "signals.btc", wire.AfterSeq(after))
+        hub.deliver(rest)
+        await asyncio.sleep(0)
+        return transport.messages()
+
+    messages = asyncio.run(scenario())
+    seqs = [m["seq"] for m in messages if m["type"] == "pub"]
+    total = committed + racing
+    assert seqs == sorted(set(seqs))
+    assert seqs == [s for s in range(after + 1, total + 1) if s >= retained_from or s > committed]
+    gaps = [m for m in messages if m["type"] == "gap"]
+    if retained_from > after + 1 and committed >= retained_from:
+        assert gaps[0]["from_seq"] == after + 1
