@@ -76,13 +76,16 @@ def serve(
     """Web UI, API and hub on one port, and a background job worker; embedded PostgreSQL unless DATABASE_URL is set."""
     import uvicorn
 
+    from fintrack.hub import ws
     from fintrack.main import create_app
 
     settings = prepared(settings_or_exit())
     if no_worker:
         settings = settings.model_copy(update={"WORKER_IN_PROCESS": False})
+    web = create_app(settings)
     uvicorn.run(
-        create_app(settings),
+        web,
+        ws=ws.serving(web),  # /ws on this same port, served by the hub's own protocol
         host=host or settings.HOST,
         port=port or settings.PORT,
         log_config=None,

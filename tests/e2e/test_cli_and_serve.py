@@ -255,6 +255,34 @@ def test_killing_an_import_mid_commit_leaves_nothing_half_written(server, data_d
     assert json.loads(done.stdout)["committed"] == rows
 
 
+def test_the_hub_websocket_is_on_the_same_port_and_checks_real_tokens(server, data_dir, tmp_path):
+    import json
+
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    base, _ = server
+    password_file = tmp_path / "pw"
+    password_file.write_text(PASSWORD)
+    assert run_cli(data_dir, "user", "create", "bot@example.com", "--password-file", str(password_file)).returncode == 0
+    made = run_cli(data_dir, "token", "create", "bot@example.com", "--scope", "hub:subscribe")
+    assert made.returncode == 0, made.stderr
+    ws_url = base.replace("http://", "ws://") + "/ws"
+    with connect(f"{ws_url}?token={made.stdout.strip()}") as ws:
+        welcome = json.loads(ws.recv(timeout=10))
+        assert welcome["type"] == "welcome" and welcome["scopes"] == ["hub:subscribe"]
+        ws.send(json.dumps({"type": "ping", "ref": 1}))
+        assert json.loads(ws.recv(timeout=10)) == {"type": "pong", "ref": 1}
+        ws.send("{broken")
+        assert json.loads(ws.recv(timeout=10))["code"] == "malformed_json"
+        assert "hub_connections_active 1.0" in httpx.get(f"{base}/metrics").text
+    with connect(f"{ws_url}?token=ft_not_a_token") as ws, pytest.raises(ConnectionClosed) as closed:
+        told = json.loads(ws.recv(timeout=10))
+        assert told["code"] == "unauthenticated" and "revoked or expired" in told["message"]
+        ws.recv(timeout=10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4001
+
+
 def test_sigterm_stops_the_server_and_its_embedded_database(server, data_dir):
     _, process = server
     process.send_signal(signal.SIGTERM)

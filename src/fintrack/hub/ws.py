@@ -34,11 +34,12 @@ MAX_VIOLATIONS = 20  # bad messages before the connection is closed with 4008
 class Principal:
     """Who is on the socket and what they may do, as far as the data plane cares."""
 
-    __slots__ = ("scopes", "user_id")
+    __slots__ = ("is_admin", "scopes", "user_id")
 
-    def __init__(self, user_id: int, scopes: frozenset[str]) -> None:
+    def __init__(self, user_id: int, scopes: frozenset[str], is_admin: bool = False) -> None:
         self.user_id = user_id
         self.scopes = scopes
+        self.is_admin = is_admin
 
 
 # token → principal, or None when the token is unknown, revoked or expired
@@ -56,6 +57,19 @@ async def scope_only(principal: Principal, action: str, channel: str) -> str | N
     if channel.startswith("user.") and channel.split(".")[1] != str(principal.user_id):
         return f"{channel} is another user's private channel"
     return None
+
+
+def serving(app: Any, **options: Any) -> type[HubProtocol]:
+    """The hub of an app built by `create_app`: tokens from its database, committed publications from its broker,
+    history from its store. Pass the result as `uvicorn.run(..., ws=...)`."""
+    from fintrack.hub import sources
+
+    hub = Hub(history=sources.history(app))
+    app.state.hub = hub
+    broker = getattr(app.state, "hub_broker", None)
+    if broker is not None:
+        broker.subscribe(hub.deliver)
+    return protocol_for(hub, sources.authenticator(app), sources.authorizer(app), **options)
 
 
 def protocol_for(
