@@ -21,6 +21,8 @@ token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+hub_app = typer.Typer(help="The signal hub from the shell (FINTRACK_URL and FINTRACK_TOKEN, or --url and --token).")
+app.add_typer(hub_app, name="hub")
 err = Console(stderr=True)
 T = TypeVar("T")
 
@@ -336,6 +338,85 @@ def import_file(
         Console().print(table)
         for notice in summary["notices"]:
             err.print(f"{notice['severity']}: {notice['message']}")
+
+
+HubUrl = Annotated[str, typer.Option("--url", envvar="FINTRACK_URL", help="FinTrack's base URL")]
+HubToken = Annotated[str, typer.Option("--token", envvar="FINTRACK_TOKEN", help="an API token with hub scopes")]
+
+
+@hub_app.command("publish")
+def hub_publish(
+    channel: Annotated[str, typer.Argument(help="e.g. signals.btcusdt")],
+    payload: Annotated[str, typer.Argument(help="the signal, as JSON")],
+    url: HubUrl = "http://127.0.0.1:8000",
+    token: HubToken = "",
+    key: Annotated[str | None, typer.Option(help="conflation key (latest per key)")] = None,
+    idempotency_key: Annotated[str | None, typer.Option(help="a repeat with this key is not published twice")] = None,
+) -> None:
+    """Publish one signal; prints its seq and epoch once it is durable."""
+    import json
+
+    from fintrack.hub.client import HubClient, HubError
+
+    try:
+        value = json.loads(payload)
+    except ValueError as exc:
+        raise fail(f"the payload is not JSON: {exc}") from None
+    if not token:
+        raise fail("no token: set FINTRACK_TOKEN or pass --token")
+
+    async def send() -> dict[str, object]:
+        async with HubClient(url, token) as hub:
+            done = await hub.publish(channel, value, key=key, idempotency_key=idempotency_key)
+        return {"channel": channel, "seq": done.seq, "epoch": done.epoch, "duplicate": done.duplicate}
+
+    try:
+        typer.echo(json.dumps(asyncio.run(send())))
+    except HubError as exc:
+        raise fail(str(exc)) from None
+    except OSError as exc:
+        raise fail(f"cannot reach {url}: {exc}") from None
+
+
+@hub_app.command("tail")
+def hub_tail(
+    channel: Annotated[str, typer.Argument(help="e.g. signals.btcusdt")],
+    url: HubUrl = "http://127.0.0.1:8000",
+    token: HubToken = "",
+    after_seq: Annotated[int | None, typer.Option(min=0, help="start after this seq (default: only new ones)")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="stop after this many publications")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per publication")] = False,
+) -> None:
+    """Follow a channel live (reconnecting and resuming on its own), optionally from a seq."""
+    import dataclasses
+    import json
+
+    from fintrack.hub.client import Gap, HubClient, HubError
+
+    if not token:
+        raise fail("no token: set FINTRACK_TOKEN or pass --token")
+
+    async def follow() -> None:
+        seen = 0
+        async with HubClient(url, token) as hub:
+            async for event in hub.subscribe(channel, after_seq=after_seq):
+                if isinstance(event, Gap):
+                    err.print(f"gap: {event.from_seq}..{event.to_seq} ({event.reason})")
+                    continue
+                if as_json:
+                    typer.echo(json.dumps(dataclasses.asdict(event), ensure_ascii=False))
+                else:
+                    typer.echo(f"{event.seq:>8}  {event.ingest_time}  {json.dumps(event.payload, ensure_ascii=False)}")
+                seen += 1
+                if limit is not None and seen >= limit:
+                    return
+
+    try:
+        asyncio.run(follow())
+    except HubError as exc:
+        raise fail(str(exc)) from None
+    except KeyboardInterrupt:
+        pass
 
 
 def main() -> None:
