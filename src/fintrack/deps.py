@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
+import structlog
 from fastapi import Depends, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +17,7 @@ from fintrack.books import access as books
 from fintrack.errors import DomainError, Unauthenticated
 from fintrack.settings import Settings
 
+log = structlog.get_logger("fintrack")
 SESSION_COOKIE = "fintrack_session"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -34,11 +36,25 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
         except BaseException as exc:
             if isinstance(exc, DomainError) and exc.keep_writes:
                 await session.commit()
+                await _after_commit(session)
             else:
+                session.info.pop("after_commit", None)
                 await session.rollback()
             raise
         else:
             await session.commit()
+            await _after_commit(session)
+
+
+async def _after_commit(session: AsyncSession) -> None:
+    """Run what services left in `session.info["after_commit"]` (async callables, in order): work that must
+    only happen for committed data, such as handing hub publications to subscribers."""
+    for callback in session.info.pop("after_commit", []):
+        try:
+            await callback()
+        except Exception:
+            # The data is committed and the client will be told so; a failed follow-up is logged, not raised.
+            log.exception("after-commit callback failed")
 
 
 SessionDep = Annotated[AsyncSession, Depends(_session, scope="function")]
@@ -79,6 +95,21 @@ async def _api_principal(principal: Annotated[auth.Principal, Depends(_principal
 
 
 CurrentPrincipal = Annotated[auth.Principal, Depends(_api_principal)]
+
+
+def _hub_principal(*scopes: Scope) -> object:
+    async def principal_with(principal: Annotated[auth.Principal, Depends(_principal)]) -> auth.Principal:
+        # Any one of the scopes will do (listing channels is for subscribers and history readers alike).
+        if not any(scope in principal.scopes for scope in scopes):
+            principal.require(scopes[0])
+        return principal
+
+    return principal_with
+
+
+HubPublisher = Annotated[auth.Principal, Depends(_hub_principal(Scope.hub_publish))]
+HubReader = Annotated[auth.Principal, Depends(_hub_principal(Scope.hub_history))]
+HubListener = Annotated[auth.Principal, Depends(_hub_principal(Scope.hub_history, Scope.hub_subscribe))]
 
 
 async def _book(

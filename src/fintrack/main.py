@@ -18,6 +18,8 @@ from fintrack.books.routes import router as books_router
 from fintrack.categorize.routes import router as categorize_router
 from fintrack.db import Database
 from fintrack.errors import DomainError, error_body
+from fintrack.hub.broker import MemoryBroker
+from fintrack.hub.routes import router as hub_router
 from fintrack.imports.routes import profiles_router
 from fintrack.imports.routes import router as imports_router
 from fintrack.jobs.worker import InProcess
@@ -80,6 +82,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.settings = settings
     app.state.head_revision = migrate.head_revision()
+    app.state.hub_broker = MemoryBroker()  # committed publications go out through it (RedisBroker: not yet)
     if database is not None:
         app.state.db = database
     logs.configure(settings)
@@ -94,6 +97,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         profiles_router,
         categorize_router,
         rules_router,
+        hub_router,
     ):
         # Documented once for every route: schemathesis and API clients rely on the error shape.
         app.include_router(router, responses={"4XX": {"model": ErrorOut, "description": "The error shape"}})

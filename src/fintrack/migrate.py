@@ -37,6 +37,7 @@ def load_models() -> None:
     from fintrack.auth import models as _auth  # noqa: F401
     from fintrack.books import models as _books  # noqa: F401
     from fintrack.categorize import models as _categorize  # noqa: F401
+    from fintrack.hub import models as _hub  # noqa: F401
     from fintrack.imports import models as _imports  # noqa: F401
     from fintrack.jobs import models as _jobs  # noqa: F401
     from fintrack.ledger import models as _ledger  # noqa: F401

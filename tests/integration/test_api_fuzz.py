@@ -91,7 +91,7 @@ async def fuzz_token(fuzz_url: str) -> str:
                 await auth.create_token(session, user, f"spare {n}", [Scope.api])
             # Keep the token the fuzzer authenticates with out of DELETE /tokens/{id}'s reach.
             await session.execute(text("SELECT setval(pg_get_serial_sequence('api_tokens', 'id'), 7000000000)"))
-            _, token = await auth.create_token(session, user, "fuzz", [Scope.api])
+            _, token = await auth.create_token(session, user, "fuzz", list(Scope))
     finally:
         await engine.dispose()
     return token

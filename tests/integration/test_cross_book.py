@@ -314,6 +314,42 @@ async def new_book_is_bobs(walk: Walk) -> None:
     assert made.json()["id"] in {b["id"] for b in (await walk.send(walk.bob, "GET", f"{API}/books")).json()}
 
 
+async def _bobs_hub_token(walk: Walk) -> dict[str, str]:
+    made = await walk.bob.post(f"{API}/tokens", json={"name": "hub", "scopes": ["hub:publish", "hub:history"]})
+    assert made.status_code == 201, made.text
+    return {"Authorization": f"Bearer {made.json()['token']}"}
+
+
+async def alices_private_channel_takes_nothing_from_bob(walk: Walk) -> None:
+    url = f"{API}/hub/channels/user.{walk.alice.user_id}/publications"
+    hub = await _bobs_hub_token(walk)
+    assert_error(await walk.bob.client.post(url, headers=hub, json={"payload": SECRET}), 403, "hub_not_allowed")
+    assert_error(await walk.bob.post(url, json={"payload": SECRET}), 403, "missing_scope")
+
+
+async def alices_private_history_is_not_bobs(walk: Walk) -> None:
+    url = f"{API}/hub/channels/user.{walk.alice.user_id}/publications"
+    hub = await _bobs_hub_token(walk)
+    assert_error(await walk.bob.client.get(url, headers=hub), 403, "hub_not_allowed")
+    assert_error(await walk.bob.get(url), 403, "missing_scope")
+
+
+async def bob_lists_no_private_channel_but_his_own(walk: Walk) -> None:
+    response = await walk.bob.client.get(f"{API}/hub/channels", headers=await _bobs_hub_token(walk))
+    assert response.status_code == 200, response.text
+    assert all(not c["name"].startswith("user.") or c["name"] == f"user.{walk.bob.user_id}" for c in response.json())
+    assert_nothing_of_alices(walk, response)
+
+
+async def only_admins_see_hub_namespaces(walk: Walk) -> None:
+    assert_error(await walk.send(walk.bob, "GET", f"{API}/hub/namespaces"), 403, "admin_required")
+
+
+async def only_admins_set_hub_namespaces(walk: Walk) -> None:
+    sent = await walk.bob.put(f"{API}/hub/namespaces", json={"pattern": "user.*", "history": "scope"})
+    assert_error(sent, 403, "admin_required")
+
+
 # The table: every route of the document, and what it owes another household ---------------------------------
 
 ROUTES: dict[tuple[str, str], BookScoped | UserScoped] = {
@@ -327,6 +363,11 @@ ROUTES: dict[tuple[str, str], BookScoped | UserScoped] = {
     ("DELETE", "/api/v1/tokens/{token_id}"): UserScoped(alices_token_is_not_found),
     ("POST", "/api/v1/users"): UserScoped(only_admins_create_users),
     ("GET", "/api/v1/books"): UserScoped(books_are_bobs),
+    ("POST", "/api/v1/hub/channels/{channel}/publications"): UserScoped(alices_private_channel_takes_nothing_from_bob),
+    ("GET", "/api/v1/hub/channels/{channel}/publications"): UserScoped(alices_private_history_is_not_bobs),
+    ("GET", "/api/v1/hub/channels"): UserScoped(bob_lists_no_private_channel_but_his_own),
+    ("GET", "/api/v1/hub/namespaces"): UserScoped(only_admins_see_hub_namespaces),
+    ("PUT", "/api/v1/hub/namespaces"): UserScoped(only_admins_set_hub_namespaces),
     ("POST", "/api/v1/books"): UserScoped(new_book_is_bobs),
     ("GET", "/api/v1/books/{book_id}"): BookScoped(None, "read"),
     ("PATCH", "/api/v1/books/{book_id}"): BookScoped(None, "owner"),

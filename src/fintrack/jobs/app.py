@@ -26,6 +26,7 @@ TASK_MODULES: list[str] = [
     "fintrack.jobs.tasks",
     "fintrack.imports.tasks",
     "fintrack.categorize.tasks",
+    "fintrack.hub.tasks",
 ]
 
 DEFAULT_QUEUE = "default"
@@ -120,7 +121,7 @@ def conninfo(url: str | URL) -> str:
 
 
 # Periodic upkeep, deferred by whichever long-running worker sees the tick first (once per tick in all).
-SCHEDULE = {"jobs.remove_old": "17 4 * * *"}
+SCHEDULE = {"jobs.remove_old": "17 4 * * *", "hub.retention": "*/10 * * * *"}
 
 
 def build_app(database: Database, pool_size: int, *, periodic: bool = True) -> procrastinate.App:
