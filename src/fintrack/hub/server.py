@@ -48,13 +48,14 @@ class Transport(Protocol):
 class Connection:
     """One subscriber socket as the engine sees it. `paused` is set by the transport's flow control."""
 
-    __slots__ = ("closed", "drained", "ident", "paused", "subs", "transport")
+    __slots__ = ("closed", "doomed", "drained", "ident", "paused", "subs", "transport")
 
     def __init__(self, transport: Transport, ident: str = "") -> None:
         self.transport = transport
         self.ident = ident
         self.paused = False
         self.closed = False
+        self.doomed = False  # a slow-consumer close is scheduled
         self.subs: dict[str, Subscription] = {}
         self.drained: asyncio.Event | None = None
 
@@ -142,12 +143,21 @@ class Hub:
         """The transport's buffer went over the limit: apply each subscription's overflow policy.
 
         Called from inside `transport.write`, in the middle of a fan-out: the disconnect waits for the next
-        loop turn, and records now the last seq each channel wrote to this socket.
+        loop turn, and records now the last seq each channel wrote to this socket. A subscription still
+        replaying history is not "slow" (the replay waits for the drain itself).
         """
         conn.paused = True
-        if any(sub.overflow == "disconnect" for sub in conn.subs.values()):
-            last = {name: ch.last_seq for name in conn.subs if (ch := self.channels.get(name)) is not None}
-            asyncio.get_running_loop().call_soon(self._slow_disconnect, conn, last)
+        if any(s.overflow == "disconnect" and s.joining is None and s.resume_after is None for s in conn.subs.values()):
+            self._disconnect_soon(conn, None)
+
+    def _disconnect_soon(self, conn: Connection, unwritten: PublicationLike | None) -> None:
+        if conn.doomed or conn.closed:
+            return
+        conn.doomed = True
+        last = {name: ch.last_seq for name in conn.subs if (ch := self.channels.get(name)) is not None}
+        if unwritten is not None:
+            last[unwritten.channel] = unwritten.seq - 1
+        asyncio.get_running_loop().call_soon(self._slow_disconnect, conn, last)
 
     def resumed(self, conn: Connection) -> None:
         """The buffer drained below a quarter: send what the policies held back."""
@@ -283,11 +293,12 @@ class Hub:
         while True:
             for p in page:
                 if cursor is None or p.seq > cursor:
+                    if sub.conn.paused:
+                        await sub.conn.wait_drained()
                     sub.conn.send(wire.pub(p))
                     cursor = p.seq
             if len(page) < PAGE or sub.conn.closed:
                 return cursor
-            await sub.conn.wait_drained()
             assert self.history is not None
             page, _ = await self.history(channel, cursor, PAGE)
 
@@ -388,7 +399,8 @@ class Hub:
             if sub.dropped_from is None:
                 sub.dropped_from = p.seq
             sub.dropped_to = p.seq
-        # The disconnect policy acts in paused(): this socket is closed on the next loop turn.
+        else:
+            self._disconnect_soon(conn, p)
 
     async def _repair(self, ch: Channel, last: int, to: int) -> None:
         """Fetch the publications the broker skipped, then release everything held, in order."""

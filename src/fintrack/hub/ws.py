@@ -272,9 +272,9 @@ class HubProtocol(asyncio.Protocol):
 
     def _frame(self, fin: bool, opcode: int, payload: bytes) -> None:
         assert self.conn is not None
-        if opcode == 0x8:
+        if opcode == 0x8:  # the client closes: echo its code, no error message
             code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else Close.NORMAL
-            self._close(code if 1000 <= code < 5000 else Close.NORMAL, "bye")
+            self.hub.close(self.conn, code if 1000 <= code < 5000 and code not in (1005, 1006) else Close.NORMAL, "")
         elif opcode == 0x9:
             self.conn.transport.write(wire.frame(payload[:125], 0xA))
         elif opcode == 0xA:
