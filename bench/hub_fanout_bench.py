@@ -308,11 +308,12 @@ def holders(impl: str, port: int, count: int, probe: bool = False) -> list[Proce
         _ip += 1
         args = ["--role", "load", "--impl", impl, "--port", str(port), "--count", str(n), "--ip", f"127.0.0.{_ip}"]
         out.append(Process(start(*args, *(["--probe"] if probe else []))))
+    opened = 0
     for p in out:
         assert p.popen.stdout is not None
-        ready = json.loads(p.popen.stdout.readline())["ready"]
-        if ready < min(PER_LOAD_PROCESS, count):
-            print(f"  warning: a load process opened only {ready} sockets", file=sys.stderr)
+        opened += json.loads(p.popen.stdout.readline())["ready"]
+    if opened < count:
+        print(f"  warning: only {opened} of {count} sockets opened", file=sys.stderr)
     return out
 
 

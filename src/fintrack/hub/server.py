@@ -92,6 +92,7 @@ class Channel:
     last_seq: int | None = None
     epoch: int | None = None
     repairing: list[PublicationLike] | None = None  # publications held while a seq gap is backfilled
+    batch: list[PublicationLike] = field(default_factory=list)  # delivered, written at the next flush
 
 
 class Hub:
@@ -104,6 +105,8 @@ class Hub:
         self.patterns: dict[str, dict[Connection, Subscription]] = {}
         self.connections: set[Connection] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._dirty: list[Channel] = []  # channels with publications not yet written
+        self._flush_scheduled = False
 
     # --- connections -------------------------------------------------------------------------------------
 
@@ -233,10 +236,12 @@ class Hub:
             raise
         if conn.closed or conn.subs.get(channel) is not sub:
             return {}
+        self.flush()  # what was delivered before now belongs in `held`, not in a later write
         held = sub.joining or []
         if cursor is not None and held and held[0].seq > cursor + 1 and self.history is not None:
             # A publication committed while we replayed may sit between the replay's snapshot and the first held one.
             cursor = await self._backfill(sub, channel, cursor, held[0].seq - 1)
+            self.flush()
             held = sub.joining or []
             if conn.closed or conn.subs.get(channel) is not sub:
                 return {}
@@ -367,27 +372,52 @@ class Hub:
     def _fan_out(self, ch: Channel, p: PublicationLike) -> None:
         ch.last_seq = p.seq
         ch.epoch = p.epoch
-        data = wire.frame(wire.pub(p))
-        sent = 0
-        for conn, sub in ch.live.items():
-            if conn.paused:
-                self._held_back(conn, sub, p)
-                continue
-            conn.transport.write(data)
-            sent += 1
-        if ch.joining:
-            self._to_joining(ch, p, data)
-        if sent:
-            metrics.HUB_DELIVERIES.inc(sent)
-            metrics.HUB_LATENCY.observe(max(0.0, time.time() - p.ingest_time.timestamp()))
+        if not ch.batch:
+            self._dirty.append(ch)
+        ch.batch.append(p)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self.flush)
 
-    def _to_joining(self, ch: Channel, p: PublicationLike, data: bytes) -> None:
+    def flush(self) -> None:
+        """Write what `deliver` queued: a channel's publications since the last flush, as one write per subscriber.
+
+        At light load that is one publication per write; when the loop is busy (a fan-out to many thousands takes
+        a while) the publications that arrived meanwhile share one write — the system call per socket, not
+        Python, is what a delivery costs.
+        """
+        self._flush_scheduled = False
+        dirty, self._dirty = self._dirty, []
+        for ch in dirty:
+            pubs, ch.batch = ch.batch, []
+            if not pubs:
+                continue
+            frames = [wire.frame(wire.pub(p)) for p in pubs]
+            data = frames[0] if len(frames) == 1 else b"".join(frames)
+            sent = 0
+            for conn, sub in ch.live.items():
+                if conn.paused:
+                    for p in pubs:
+                        self._held_back(conn, sub, p)
+                    continue
+                conn.transport.write(data)
+                sent += 1
+            if ch.joining:
+                self._to_joining(ch, pubs, frames)
+            if sent:
+                metrics.HUB_DELIVERIES.inc(sent * len(pubs))
+                written = time.time()
+                for p in pubs:
+                    metrics.HUB_LATENCY.observe(max(0.0, written - p.ingest_time.timestamp()))
+
+    def _to_joining(self, ch: Channel, pubs: list[PublicationLike], frames: list[bytes]) -> None:
         for sub in list(ch.joining):
             if sub.joining is not None:
-                sub.joining.append(p)  # replaying history: flushed, deduplicated, when the replay ends
-            elif sub.resume_after is not None and p.seq >= sub.resume_after:
-                if p.seq > sub.resume_after:
-                    sub.conn.transport.write(data)
+                sub.joining.extend(pubs)  # replaying history: flushed, deduplicated, when the replay ends
+            elif sub.resume_after is not None and pubs[-1].seq >= sub.resume_after:
+                # The channel has caught up with what this subscriber replayed: the rest is new to it.
+                after = sub.resume_after
+                sub.conn.transport.write(b"".join(f for p, f in zip(pubs, frames, strict=True) if p.seq > after))
                 sub.resume_after = None
                 ch.joining.remove(sub)
                 ch.live[sub.conn] = sub

@@ -79,18 +79,27 @@ class FakeTransport:
         return self.closing
 
     def messages(self) -> list[dict[str, Any]]:
-        out = []
-        for data in self.writes:
-            opcode, length = data[0] & 0x0F, data[1] & 0x7F
+        out, stream = [], b"".join(self.writes)
+        while stream:
+            opcode, length = stream[0] & 0x0F, stream[1] & 0x7F
             start = 2 if length < 126 else 4 if length == 126 else 10
+            if start > 2:
+                length = int.from_bytes(stream[2:start], "big")
+            body, stream = stream[start : start + length], stream[start + length :]
             if opcode == 0x1:
-                out.append(json.loads(data[start:]))
+                out.append(json.loads(body))
             elif opcode == 0x8:
-                out.append({"type": "close", "code": int.from_bytes(data[start : start + 2], "big")})
+                out.append({"type": "close", "code": int.from_bytes(body[:2], "big")})
         return out
 
     def seqs(self) -> list[int]:
         return [m["seq"] for m in self.messages() if m["type"] == "pub"]
+
+
+def deliver(hub: Hub, pubs: Sequence[Publication]) -> None:
+    """What the broker does, then the write the engine leaves for the next loop turn."""
+    hub.deliver(pubs)
+    hub.flush()
 
 
 def connect(hub: Hub) -> tuple[FakeTransport, server.Connection]:
@@ -127,7 +136,7 @@ async def test_a_publication_is_encoded_once_and_the_same_bytes_go_to_every_subs
     encoded = []
     real = wire.pub
     monkeypatch.setattr(wire, "pub", lambda p: encoded.append(p) or real(p))
-    hub.deliver([pub(1)])
+    deliver(hub, [pub(1)])
     assert len(encoded) == 1
     frames = [transport.writes[-1] for transport, _ in subscribers]
     assert all(f is frames[0] for f in frames)
@@ -144,6 +153,17 @@ async def test_a_publication_is_encoded_once_and_the_same_bytes_go_to_every_subs
     assert hub.presence("signals.btc") == 3 and hub.presence("signals.eth") == 0
 
 
+async def test_publications_delivered_before_a_flush_share_one_write_in_order():
+    hub = Hub()
+    transport, conn = connect(hub)
+    await hub.subscribe(conn, "signals.btc", wire.New())
+    hub.deliver([pub(1)])
+    hub.deliver([pub(2), pub(3)])
+    assert transport.writes == []
+    await asyncio.sleep(0)  # the flush runs on the next loop turn
+    assert len(transport.writes) == 1 and transport.seqs() == [1, 2, 3]
+
+
 async def test_slow_subscriber_is_told_its_last_seq_and_closed_while_others_get_everything():
     hub = Hub(buffer_bytes=300)
     slow, slow_conn = connect(hub)
@@ -151,7 +171,8 @@ async def test_slow_subscriber_is_told_its_last_seq_and_closed_while_others_get_
     await hub.subscribe(slow_conn, "signals.btc", wire.New(), overflow="disconnect")
     await hub.subscribe(fast_conn, "signals.btc", wire.New())
     slow.stalled = True
-    hub.deliver([pub(seq) for seq in range(1, 11)])
+    for seq in range(1, 11):
+        deliver(hub, [pub(seq)])
     await asyncio.sleep(0)
     told = [m for m in slow.messages() if m["type"] == "error"]
     assert told and told[0]["code"] == "slow_consumer"
@@ -160,7 +181,7 @@ async def test_slow_subscriber_is_told_its_last_seq_and_closed_while_others_get_
     assert slow.messages()[-1] == {"type": "close", "code": wire.Close.SLOW_CONSUMER} and slow.closing
     assert fast.seqs() == list(range(1, 11))
     assert hub.presence("signals.btc") == 1
-    hub.deliver([pub(11)])
+    deliver(hub, [pub(11)])
     assert fast.seqs()[-1] == 11 and slow.seqs()[-1] == last
 
 
@@ -169,11 +190,12 @@ async def test_conflating_subscriber_gets_the_latest_per_key_once_it_drains():
     transport, conn = connect(hub)
     await hub.subscribe(conn, "signals.btc", wire.New(), overflow="conflate")
     transport.stalled = True
-    hub.deliver([pub(1, key="a"), pub(2, key="b"), pub(3, key="a"), pub(4, key="b"), pub(5, key="a")])
+    for seq, key in enumerate("ababa", start=1):
+        deliver(hub, [pub(seq, key=key)])
     before = transport.seqs()
     transport.drain()
     assert transport.seqs()[len(before) :] == [4, 5]
-    hub.deliver([pub(6, key="a")])
+    deliver(hub, [pub(6, key="a")])
     assert transport.seqs()[-1] == 6
 
 
@@ -182,10 +204,11 @@ async def test_dropping_subscriber_gets_a_gap_notice_for_what_it_missed():
     transport, conn = connect(hub)
     await hub.subscribe(conn, "signals.btc", wire.New(), overflow="drop")
     transport.stalled = True
-    hub.deliver([pub(seq) for seq in range(1, 8)])
+    for seq in range(1, 8):
+        deliver(hub, [pub(seq)])
     got = transport.seqs()
     transport.drain()
-    hub.deliver([pub(8)])
+    deliver(hub, [pub(8)])
     gap = next(m for m in transport.messages() if m["type"] == "gap")
     assert gap == {
         "type": "gap",
@@ -202,12 +225,12 @@ async def test_resume_replays_history_and_live_publications_exactly_once_in_orde
     other, other_conn = connect(hub)
     await hub.subscribe(other_conn, "signals.btc", wire.New())
     # 9 and 10 are committed; 9, 10 and 11 reach the engine while the history read is under way.
-    hub.history = FakeHistory([pub(s) for s in range(1, 11)], during=lambda: hub.deliver([pub(9), pub(10), pub(11)]))
+    hub.history = FakeHistory([pub(s) for s in range(1, 11)], during=lambda: deliver(hub, [pub(9), pub(10), pub(11)]))
     transport, conn = connect(hub)
     reply = await hub.subscribe(conn, "signals.btc", wire.AfterSeq(3, 1))
     assert transport.seqs() == list(range(4, 12))
     assert reply == {"epoch": 1, "last_seq": 11}
-    hub.deliver([pub(12)])
+    deliver(hub, [pub(12)])
     assert transport.seqs() == list(range(4, 13))
     assert other.seqs() == [9, 10, 11, 12]
 
@@ -217,12 +240,12 @@ async def test_resume_ahead_of_a_slow_broker_does_not_deliver_its_late_copies_tw
     hub = Hub(history=history)
     _, early = connect(hub)
     await hub.subscribe(early, "signals.btc", wire.New())
-    hub.deliver([pub(s) for s in range(1, 5)])
+    deliver(hub, [pub(s) for s in range(1, 5)])
     transport, conn = connect(hub)
     await hub.subscribe(conn, "signals.btc", wire.AfterSeq(2))  # history has 5 and 6; the broker has not sent them
     assert transport.seqs() == [3, 4, 5, 6]
-    hub.deliver([pub(5), pub(6), pub(7)])
-    hub.deliver([pub(8)])
+    deliver(hub, [pub(5), pub(6), pub(7)])
+    deliver(hub, [pub(8)])
     assert transport.seqs() == [3, 4, 5, 6, 7, 8]
 
 
@@ -264,11 +287,11 @@ async def test_a_seq_gap_from_the_broker_is_backfilled_from_history_before_going
     hub = Hub(history=history)
     transport, conn = connect(hub)
     await hub.subscribe(conn, "signals.btc", wire.New())
-    hub.deliver([pub(1), pub(2), pub(5)])
-    hub.deliver([pub(6)])
+    deliver(hub, [pub(1), pub(2), pub(5)])
+    deliver(hub, [pub(6)])
     await asyncio.sleep(0.01)
     assert transport.seqs() == [1, 2, 3, 4, 5, 6]
-    hub.deliver([pub(3), pub(7)])  # a late redelivery is not sent twice
+    deliver(hub, [pub(3), pub(7)])  # a late redelivery is not sent twice
     assert transport.seqs() == [1, 2, 3, 4, 5, 6, 7]
 
 
@@ -276,7 +299,7 @@ async def test_a_seq_gap_history_cannot_fill_becomes_a_gap_notice():
     hub = Hub(history=FakeHistory([]))
     transport, conn = connect(hub)
     await hub.subscribe(conn, "signals.btc", wire.New())
-    hub.deliver([pub(1), pub(4)])
+    deliver(hub, [pub(1), pub(4)])
     await asyncio.sleep(0.01)
     assert [m["type"] for m in transport.messages()] == ["pub", "gap", "pub"]
     assert transport.messages()[1]["from_seq"] == 2 and transport.messages()[1]["to_seq"] == 3
@@ -286,10 +309,10 @@ async def test_pattern_subscribers_receive_every_matching_channel():
     hub = Hub()
     transport, conn = connect(hub)
     hub.subscribe_pattern(conn, "signals.*")
-    hub.deliver([pub(1, "signals.btc"), pub(1, "user.7"), pub(1, "signals.eth")])
+    deliver(hub, [pub(1, "signals.btc"), pub(1, "user.7"), pub(1, "signals.eth")])
     assert [m["channel"] for m in transport.messages()] == ["signals.btc", "signals.eth"]
     hub.unsubscribe(conn, "signals.*")
-    hub.deliver([pub(2, "signals.btc")])
+    deliver(hub, [pub(2, "signals.btc")])
     assert len(transport.messages()) == 2
 
 
@@ -322,12 +345,12 @@ def test_any_resume_delivers_each_retained_seq_once_in_order(retained_from, comm
 
         def commit_more() -> None:
             history.pubs += first + rest
-            hub.deliver(first)
+            deliver(hub, first)
 
         history.during = commit_more
         transport, conn = connect(hub)
         await hub.subscribe(conn, "signals.btc", wire.AfterSeq(after))
-        hub.deliver(rest)
+        deliver(hub, rest)
         await asyncio.sleep(0)
         return transport.messages()
 
