@@ -239,10 +239,22 @@ async def test_a_users_private_channel_is_theirs_alone_and_only_the_server_publi
         await store.append(session, mine, [Item(1)], user=Caller(trader.user_id, frozenset(HUB)))
 
 
-async def test_a_token_limited_to_channel_patterns_stays_inside_them(session):
-    user = Caller(user_id=1, scopes=frozenset(HUB), channel_patterns=("signals.btc",))
-    with pytest.raises(NotAllowed):
-        await store.append(session, "signals.eth", [Item(1)], user=user)
+async def test_a_token_limited_to_channel_patterns_stays_inside_them(client, alice):
+    made = await alice.post(
+        "/api/v1/tokens",
+        json={"scopes": ["hub:publish", "hub:history"], "channel_patterns": ["signals.btc.*", "signals.btc"]},
+    )
+    assert made.status_code == 201, made.text
+    assert made.json()["channel_patterns"] == ["signals.btc", "signals.btc.*"]
+    headers = {"Authorization": f"Bearer {made.json()['token']}"}
+    inside = await client.post(f"{API}/channels/signals.btc/publications", headers=headers, json={"payload": 1})
+    assert inside.status_code == 201, inside.text
+    outside = await client.post(f"{API}/channels/signals.eth/publications", headers=headers, json={"payload": 1})
+    assert outside.status_code == 403 and outside.json()["error"]["code"] == "hub_not_allowed"
+    listed = await alice.get("/api/v1/tokens")
+    assert [t["channel_patterns"] for t in listed.json()] == [None, ["signals.btc", "signals.btc.*"]]
+    bad = await alice.post("/api/v1/tokens", json={"scopes": ["hub:publish"], "channel_patterns": ["Signals/*"]})
+    assert bad.status_code == 422
 
 
 async def test_namespaces_are_for_admins(client, db):

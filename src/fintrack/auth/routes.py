@@ -104,7 +104,9 @@ async def create_token(
 ) -> TokenCreated:
     if replay := await idem.replay():
         return replay  # type: ignore[return-value]
-    row, token = await auth.create_token(session, principal.user, body.name, body.scopes, body.expires_at)
+    row, token = await auth.create_token(
+        session, principal.user, body.name, body.scopes, body.expires_at, body.channel_patterns
+    )
     # A replay must not hand the secret out again: store the response without it.
     await idem.save(201, {**token_out(row).model_dump(mode="json"), "token": "(shown once)"})
     return TokenCreated(**token_out(row).model_dump(), token=token)

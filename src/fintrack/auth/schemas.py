@@ -16,6 +16,10 @@ Email = Annotated[
 ]
 Password = Annotated[str, Field(min_length=1, max_length=1024)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+ChannelPattern = Annotated[
+    str,
+    Field(min_length=1, max_length=200, pattern=r"^([a-z0-9_-]+|\*)(\.([a-z0-9_-]+|\*))*$", examples=["signals.*"]),
+]
 
 
 class Strict(BaseModel):
@@ -59,6 +63,9 @@ class TokenCreate(Strict):
     name: Name = "api"
     scopes: Annotated[list[Scope], Field(min_length=1, max_length=10)] = [Scope.api]
     expires_at: IsoDateTime | None = None
+    channel_patterns: Annotated[list[ChannelPattern], Field(min_length=1, max_length=20)] | None = Field(
+        None, description="Limit the token's hub access to these channel patterns (`*` is a segment); null: any"
+    )
 
 
 class TokenOut(BaseModel):
@@ -70,6 +77,7 @@ class TokenOut(BaseModel):
     last_used_at: datetime | None
     expires_at: datetime | None
     revoked_at: datetime | None
+    channel_patterns: list[str] | None = None
 
 
 class TokenCreated(TokenOut):

@@ -31,6 +31,8 @@ class Principal:
     scopes: frozenset[str]
     via: str  # "session" | "token"
     session_token: str | None = None
+    # A token limited to hub channel patterns; None (web sessions, most tokens): no limit.
+    channel_patterns: tuple[str, ...] | None = None
 
     def require(self, scope: Scope) -> None:
         if scope not in self.scopes:
@@ -128,7 +130,8 @@ async def from_bearer(session: AsyncSession, token: str) -> Principal:
     if user is None:
         raise InvalidToken()
     await queries.touch_token(session, found.id, current)
-    return Principal(user=user, scopes=frozenset(found.scopes), via="token")
+    patterns = tuple(found.channel_patterns) if found.channel_patterns is not None else None
+    return Principal(user=user, scopes=frozenset(found.scopes), via="token", channel_patterns=patterns)
 
 
 async def create_token(
@@ -137,6 +140,7 @@ async def create_token(
     name: str,
     scopes: list[Scope],
     expires_at: datetime | None = None,
+    channel_patterns: list[str] | None = None,
 ) -> tuple[ApiToken, str]:
     if expires_at is not None and expires_at <= now():
         raise InvalidInput("expires_at is in the past: the token would never work", field="expires_at")
@@ -148,6 +152,7 @@ async def create_token(
         token_hash=token_hash,
         scopes=sorted({s.value for s in scopes}),
         expires_at=expires_at,
+        channel_patterns=sorted(set(channel_patterns)) if channel_patterns is not None else None,
     )
     session.add(row)
     await session.flush()

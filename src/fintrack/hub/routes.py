@@ -29,7 +29,12 @@ Channel = Annotated[str, Path(min_length=1, max_length=200, examples=["signals.b
 
 
 def caller(principal: Principal) -> Caller:
-    return Caller(user_id=principal.user.id, scopes=principal.scopes, is_admin=principal.user.is_admin)
+    return Caller(
+        user_id=principal.user.id,
+        scopes=principal.scopes,
+        is_admin=principal.user.is_admin,
+        channel_patterns=principal.channel_patterns,
+    )
 
 
 @router.post(
