@@ -283,6 +283,37 @@ def test_the_hub_websocket_is_on_the_same_port_and_checks_real_tokens(server, da
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4001
 
 
+def test_hub_publish_and_tail_from_the_shell(server, data_dir):
+    import json
+
+    base, _ = server
+    scopes = ("--scope", "hub:publish", "--scope", "hub:subscribe", "--scope", "hub:history")
+    token = run_cli(data_dir, "token", "create", "ana@example.com", "--name", "bot", *scopes).stdout.strip()
+    hub = {"FINTRACK_URL": base, "FINTRACK_TOKEN": token}
+    sent = [
+        json.loads(run_cli(data_dir, "hub", "publish", "signals.e2e", json.dumps({"n": n}), **hub).stdout)
+        for n in range(3)
+    ]
+    assert [s["seq"] for s in sent] == [1, 2, 3]
+    again = run_cli(data_dir, "hub", "publish", "signals.e2e", "{}", "--idempotency-key", "k1", **hub)
+    repeat = run_cli(data_dir, "hub", "publish", "signals.e2e", "{}", "--idempotency-key", "k1", **hub)
+    assert json.loads(repeat.stdout)["seq"] == json.loads(again.stdout)["seq"] == 4
+    assert json.loads(repeat.stdout)["duplicate"] is True
+    tail = run_cli(data_dir, "hub", "tail", "signals.e2e", "--after-seq", "1", "--limit", "3", "--json", **hub)
+    assert tail.returncode == 0, tail.stderr
+    lines = [json.loads(line) for line in tail.stdout.splitlines()]
+    assert [(line["channel"], line["seq"]) for line in lines] == [
+        ("signals.e2e", 2),
+        ("signals.e2e", 3),
+        ("signals.e2e", 4),
+    ]
+    assert lines[0]["payload"] == {"n": 1} and "epoch" in lines[0]
+    bad = run_cli(data_dir, "hub", "publish", "signals.e2e", "{not json", **hub)
+    assert bad.returncode == 1 and "not JSON" in bad.stderr
+    refused = run_cli(data_dir, "hub", "publish", "signals.e2e", "{}", FINTRACK_URL=base, FINTRACK_TOKEN="ft_wrong")
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+
+
 def test_sigterm_stops_the_server_and_its_embedded_database(server, data_dir):
     _, process = server
     process.send_signal(signal.SIGTERM)
