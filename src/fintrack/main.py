@@ -18,7 +18,7 @@ from fintrack.books.routes import router as books_router
 from fintrack.categorize.routes import router as categorize_router
 from fintrack.db import Database
 from fintrack.errors import DomainError, error_body
-from fintrack.hub.broker import MemoryBroker
+from fintrack.hub.broker import RedisBroker, for_settings
 from fintrack.hub.routes import router as hub_router
 from fintrack.imports.routes import profiles_router
 from fintrack.imports.routes import router as imports_router
@@ -58,12 +58,17 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
             app.state.db = Database.connect(database_url(settings), settings.DB_POOL_SIZE)
         metrics.watch_pool(app.state.db.engine.pool.checkedout)
+        broker = app.state.hub_broker
+        if isinstance(broker, RedisBroker):
+            await broker.start()
         background = InProcess(app.state.db, settings)
         log.info("started", base_url=settings.BASE_URL, env=settings.FINTRACK_ENV, worker=settings.WORKER_IN_PROCESS)
         try:
             yield
         finally:
             await background.stop()  # lets a running job finish before the pool closes
+            if isinstance(broker, RedisBroker):
+                await broker.close()
             if own:
                 await app.state.db.close()
                 from fintrack import pgserver
@@ -82,7 +87,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.settings = settings
     app.state.head_revision = migrate.head_revision()
-    app.state.hub_broker = MemoryBroker()  # committed publications go out through it (RedisBroker: not yet)
+    app.state.hub_broker = for_settings(settings.REDIS_URL)  # committed publications go out through it
     if database is not None:
         app.state.db = database
     logs.configure(settings)

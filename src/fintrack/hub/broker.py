@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -60,3 +63,109 @@ class MemoryBroker:
                 self._callbacks.remove(callback)
 
         return unsubscribe
+
+
+class RedisBroker:
+    """The broker of several replicas: every publish goes through one Redis pub/sub channel, and every replica
+    (the publishing one included) hands what it hears to its own subscribers, so all see the same order.
+
+    Redis is only the fast path: a publication lost in a Redis outage is still in PostgreSQL, and a subscriber
+    that sees a seq gap backfills it from history.
+    """
+
+    def __init__(self, url: str, channel: str = "fintrack:hub") -> None:
+        self._url = url
+        self._channel = channel
+        self._local = MemoryBroker()
+        self._redis: Any = None
+        self._listener: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Connect and subscribe before returning: nothing published after start() is missed here."""
+        import redis.asyncio as redis
+
+        self._redis = redis.Redis.from_url(self._url)
+        pubsub = self._redis.pubsub()
+        await pubsub.subscribe(self._channel)
+        self._listener = asyncio.create_task(self._listen(pubsub), name="hub-redis-listener")
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+        if self._redis is not None:
+            await self._redis.aclose()
+
+    async def publish(self, pubs: Sequence[Publication]) -> None:
+        if not pubs:
+            return
+        if self._redis is None:
+            raise RuntimeError("RedisBroker.start() was not awaited")
+        try:
+            await self._redis.publish(self._channel, encode(pubs))
+        except Exception:
+            # Committed already: subscribers repair the gap from history when the next publication arrives.
+            log.exception("hub publish to Redis failed", count=len(pubs))
+
+    def subscribe(self, callback: Callback) -> Callable[[], None]:
+        return self._local.subscribe(callback)
+
+    async def _listen(self, pubsub: Any) -> None:
+        delay = 0.1
+        while True:
+            try:
+                async for message in pubsub.listen():
+                    delay = 0.1
+                    if message.get("type") == "message":
+                        await self._local.publish(decode(message["data"]))
+            except asyncio.CancelledError:
+                await pubsub.aclose()
+                raise
+            except Exception:
+                log.warning("hub Redis subscription lost; reconnecting", retry_in=delay)
+            await pubsub.aclose()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+            pubsub = self._redis.pubsub()
+            with contextlib.suppress(Exception):
+                await pubsub.subscribe(self._channel)
+
+
+def encode(pubs: Sequence[Publication]) -> bytes:
+    return json.dumps(
+        [
+            [
+                p.channel,
+                p.seq,
+                p.epoch,
+                p.producer_time.isoformat() if p.producer_time else None,
+                p.ingest_time.isoformat(),
+                p.key,
+                p.payload,
+            ]
+            for p in pubs
+        ],
+        separators=(",", ":"),
+        ensure_ascii=False,
+    ).encode()
+
+
+def decode(data: bytes) -> list[Publication]:
+    return [
+        Publication(
+            channel,
+            seq,
+            epoch,
+            datetime.fromisoformat(produced) if produced else None,
+            datetime.fromisoformat(ingested),
+            key,
+            payload,
+        )
+        for channel, seq, epoch, produced, ingested, key, payload in json.loads(data)
+    ]
+
+
+def for_settings(redis_url: str | None) -> Broker:
+    """The broker the settings ask for: Redis when REDIS_URL is set, otherwise in-process."""
+    return RedisBroker(redis_url) if redis_url else MemoryBroker()
