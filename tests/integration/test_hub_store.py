@@ -204,6 +204,17 @@ async def test_history_older_than_what_is_retained_says_gap(session):
     assert not (await store.read(session, "signals.g", after_seq=10, user=PRODUCER)).gap
 
 
+async def test_a_reset_channel_starts_a_new_epoch_at_seq_one(session):
+    await store.append(session, "signals.r", [Item(1), Item(2, idempotency_key="a")], user=PRODUCER)
+    with pytest.raises(NotAllowed):
+        await store.reset(session, "signals.r", user=Caller(1, frozenset(HUB)))
+    assert await store.reset(session, "signals.r", user=SERVER) == 2
+    again = await store.append(session, "signals.r", [Item(3, idempotency_key="a")], user=PRODUCER)
+    assert [(p.seq, p.epoch, p.duplicate) for p in again] == [(1, 2, False)]
+    read = await store.read(session, "signals.r", after_seq=0, user=PRODUCER)
+    assert [(p.seq, p.epoch, p.payload) for p in read.publications] == [(1, 2, 3)] and not read.gap
+
+
 async def test_history_of_an_unknown_channel_is_404(client, trader):
     response = await trader.get(f"{API}/channels/signals.never/publications")
     assert response.status_code == 404 and response.json()["error"]["code"] == "hub_channel_not_found"

@@ -135,3 +135,12 @@ async def delete_beyond_count(session: AsyncSession, namespace: str, count: int)
         {"ns": namespace, "n": count},
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def new_epoch(session: AsyncSession, channel_id: int) -> int:
+    epoch = await session.scalar(
+        text("UPDATE hub_channels SET epoch = epoch + 1, last_seq = 0 WHERE id = :id RETURNING epoch"),
+        {"id": channel_id},
+    )
+    await session.execute(text("DELETE FROM hub_publications WHERE channel_id = :id"), {"id": channel_id})
+    return int(epoch or 0)

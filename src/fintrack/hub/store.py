@@ -27,6 +27,7 @@ from fintrack.hub.errors import (
     ChannelNotFound,
     InvalidPattern,
     InvalidSchema,
+    NotAllowed,
     PayloadTooLarge,
     SchemaViolation,
 )
@@ -284,3 +285,17 @@ async def put_namespace(session: AsyncSession, ns: Namespace) -> Namespace:
     }
     await queries.put_namespace(session, values)
     return ns
+
+
+async def reset(session: AsyncSession, channel: str, *, user: Caller) -> int:
+    """Start the channel over in a new epoch: its history is deleted and seqs restart at 1. Returns the epoch.
+
+    Subscribers resuming from (old epoch, seq) can tell their position no longer means anything.
+    """
+    policy.check_channel(channel)
+    if not (user.is_server or user.is_admin):
+        raise NotAllowed(f"only an administrator may reset channel {channel!r}", channel=channel, action="reset")
+    found = await queries.channel_by_name(session, channel)
+    if found is None:
+        raise ChannelNotFound(channel=channel)
+    return await queries.new_epoch(session, found.id)
