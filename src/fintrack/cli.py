@@ -175,23 +175,29 @@ def token_create(
     email: str,
     name: Annotated[str, typer.Option(help="A label to recognise the token by")] = "cli",
     scope: Annotated[list[str] | None, typer.Option(help="api, hub:publish, hub:subscribe, hub:history")] = None,
+    channel: Annotated[
+        list[str] | None, typer.Option(help="limit the hub scopes to channels matching these patterns (signals.*)")
+    ] = None,
 ) -> None:
     """Print a new API token on stdout (the only time it is shown)."""
     from fintrack.auth import queries
     from fintrack.auth import service as auth
     from fintrack.auth.scopes import Scope
+    from fintrack.hub.policy import is_pattern
 
     try:
         scopes = [Scope(s) for s in (scope or ["api"])]
     except ValueError:
         raise fail(f"unknown scope in {scope}; use: {', '.join(s.value for s in Scope)}") from None
+    if bad := [c for c in channel or [] if not is_pattern(c)]:
+        raise fail(f"not a channel pattern: {bad[0]!r} (dot-separated lowercase names, * for one segment)")
     settings = prepared(settings_or_exit())
 
     async def work(session):  # type: ignore[no-untyped-def]
         user = await queries.user_by_email(session, email)
         if user is None:
             raise fail(f"no user {email}")
-        return (await auth.create_token(session, user, name, scopes))[1]
+        return (await auth.create_token(session, user, name, scopes, channel_patterns=channel or None))[1]
 
     typer.echo(run_in_transaction(settings, work))
 

@@ -312,6 +312,17 @@ def test_hub_publish_and_tail_from_the_shell(server, data_dir):
     assert bad.returncode == 1 and "not JSON" in bad.stderr
     refused = run_cli(data_dir, "hub", "publish", "signals.e2e", "{}", FINTRACK_URL=base, FINTRACK_TOKEN="ft_wrong")
     assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    narrow = run_cli(
+        data_dir, "token", "create", "ana@example.com", "--scope", "hub:publish", "--channel", "signals.btc*"
+    )
+    assert narrow.returncode == 1 and "not a channel pattern" in narrow.stderr
+    limited = run_cli(
+        data_dir, "token", "create", "ana@example.com", *scopes, "--channel", "signals.btc.*"
+    ).stdout.strip()
+    outside = run_cli(data_dir, "hub", "publish", "signals.e2e", "{}", FINTRACK_URL=base, FINTRACK_TOKEN=limited)
+    assert outside.returncode == 1 and "Traceback" not in outside.stderr
+    inside = run_cli(data_dir, "hub", "publish", "signals.btc.usdt", "{}", FINTRACK_URL=base, FINTRACK_TOKEN=limited)
+    assert inside.returncode == 0, inside.stderr
 
 
 def test_sigterm_stops_the_server_and_its_embedded_database(server, data_dir):
