@@ -202,6 +202,8 @@ async def test_subscriptions_outside_the_tokens_scope_are_refused(server):
     await ws.send(json.dumps({"type": "subscribe", "channel": "user.99", "ref": 3}))
     refused = await receive(ws)
     assert refused["code"] == "forbidden" and "another user's" in refused["message"] and refused["ref"] == 3
+    await ws.send(json.dumps({"type": "subscribe", "pattern": "*", "ref": 4}))
+    assert "only administrators" in (await receive(ws))["message"]
     await ws.close()
     other = await connect(f"{server.url}/ws?token=other")
     await receive(other)

@@ -21,7 +21,8 @@ def authenticator(app: Any) -> Authenticate:
                 found = await auth.from_bearer(session, token)
             except DomainError:
                 return None
-        return Principal(found.user.id, found.scopes, bool(found.user.is_admin))
+        patterns = getattr(found, "channel_patterns", None)
+        return Principal(found.user.id, found.scopes, bool(found.user.is_admin), patterns)
 
     return authenticate
 
@@ -35,9 +36,12 @@ def authorizer(app: Any) -> Authorize:
 
     async def authorize(principal: Principal, action: str, channel: str) -> str | None:
         why_not = await scope_only(principal, action, channel)
-        if why_not is not None or "*" in channel:
+        if why_not is not None:
             return why_not
-        caller = policy.Caller(principal.user_id, principal.scopes, principal.is_admin)
+        if "*" in channel:
+            limited = principal.channel_patterns is not None and channel not in principal.channel_patterns
+            return "this token is limited to other channel patterns" if limited else None
+        caller = policy.Caller(principal.user_id, principal.scopes, principal.is_admin, principal.channel_patterns)
         async with app.state.db.sessionmaker() as session, session.begin():
             try:
                 ns = await store.governing(session, channel)

@@ -34,12 +34,19 @@ MAX_VIOLATIONS = 20  # bad messages before the connection is closed with 4008
 class Principal:
     """Who is on the socket and what they may do, as far as the data plane cares."""
 
-    __slots__ = ("is_admin", "scopes", "user_id")
+    __slots__ = ("channel_patterns", "is_admin", "scopes", "user_id")
 
-    def __init__(self, user_id: int, scopes: frozenset[str], is_admin: bool = False) -> None:
+    def __init__(
+        self,
+        user_id: int,
+        scopes: frozenset[str],
+        is_admin: bool = False,
+        channel_patterns: tuple[str, ...] | None = None,
+    ) -> None:
         self.user_id = user_id
         self.scopes = scopes
         self.is_admin = is_admin
+        self.channel_patterns = channel_patterns
 
 
 # token → principal, or None when the token is unknown, revoked or expired
@@ -50,10 +57,16 @@ Publish = Callable[[Principal, wire.Publish], Awaitable[dict[str, Any]]]
 
 
 async def scope_only(principal: Principal, action: str, channel: str) -> str | None:
-    """The default rule: the token's hub scope, and `user.<id>` channels only for that user."""
+    """The rule without namespaces: the token's hub scope, and `user.<id>` channels only for that user.
+
+    A pattern could match channels of namespaces it was never checked against, so only administrators may
+    subscribe to one, besides a user's own `user.<id>.*`.
+    """
     scope = f"hub:{action}"
     if scope not in principal.scopes:
         return f"this token lacks the {scope!r} scope"
+    if "*" in channel and not (principal.is_admin or channel.startswith(f"user.{principal.user_id}.")):
+        return "only administrators may subscribe to a pattern; subscribe to channels by name"
     if channel.startswith("user.") and channel.split(".")[1] != str(principal.user_id):
         return f"{channel} is another user's private channel"
     return None
