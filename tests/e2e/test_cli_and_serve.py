@@ -283,6 +283,45 @@ def test_the_hub_websocket_is_on_the_same_port_and_checks_real_tokens(server, da
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4001
 
 
+def test_publications_committed_over_rest_reach_websocket_subscribers_with_resume(server, data_dir, tmp_path):
+    import json
+
+    from websockets.sync.client import connect
+
+    base, _ = server
+    password_file = tmp_path / "pw"
+    password_file.write_text(PASSWORD)
+    run_cli(data_dir, "user", "create", "feed@example.com", "--password-file", str(password_file))
+    made = run_cli(
+        data_dir, "token", "create", "feed@example.com", "--scope", "hub:publish", "--scope", "hub:subscribe"
+    )
+    token = made.stdout.strip()
+    url = f"{base}/api/v1/hub/channels/signals.wsfeed/publications"
+    headers = {"Authorization": f"Bearer {token}"}
+    for n in (1, 2):
+        assert httpx.post(url, json={"payload": {"n": n}}, headers=headers).status_code == 201
+
+    def pubs(ws, count: int) -> list[dict]:
+        got = []
+        while len(got) < count:
+            msg = json.loads(ws.recv(timeout=10))
+            assert msg["type"] in ("welcome", "subscribed", "pub"), msg
+            if msg["type"] == "pub":
+                got.append(msg)
+        return got
+
+    with connect(f"{base.replace('http://', 'ws://')}/ws?token={token}") as ws:
+        ws.send(json.dumps({"type": "subscribe", "channel": "signals.wsfeed", "from": {"after_seq": 0}}))
+        replayed = pubs(ws, 2)
+        assert [(p["seq"], p["payload"]) for p in replayed] == [(1, {"n": 1}), (2, {"n": 2})]
+        assert httpx.post(url, json={"payload": {"n": 3}}, headers=headers).status_code == 201
+        live = pubs(ws, 1)[0]
+        assert (live["channel"], live["seq"], live["payload"], live["epoch"]) == ("signals.wsfeed", 3, {"n": 3}, 1)
+    with connect(f"{base.replace('http://', 'ws://')}/ws?token={token}") as ws:
+        ws.send(json.dumps({"type": "subscribe", "channel": "signals.wsfeed", "from": {"after_seq": 2, "epoch": 1}}))
+        assert [p["seq"] for p in pubs(ws, 1)] == [3]
+
+
 def test_hub_publish_and_tail_from_the_shell(server, data_dir):
     import json
 

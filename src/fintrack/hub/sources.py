@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from fintrack.hub.protocol import PublicationLike
-from fintrack.hub.ws import Authenticate, Authorize, Principal, scope_only
+from fintrack.hub.ws import Authenticate, Authorize, OverflowOf, Principal, scope_only
 
 
 def authenticator(app: Any) -> Authenticate:
@@ -72,3 +72,17 @@ def history(app: Any) -> Any:
         return found.publications, found.oldest_seq
 
     return read
+
+
+def overflow_of(app: Any) -> OverflowOf | None:
+    """The overflow policy of the namespace governing a channel (disconnect, conflate or drop)."""
+    try:
+        from fintrack.hub import store
+    except ImportError:
+        return None
+
+    async def of(channel: str) -> Any:
+        async with app.state.db.sessionmaker() as session, session.begin():
+            return (await store.governing(session, channel)).overflow
+
+    return of

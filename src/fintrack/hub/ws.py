@@ -54,6 +54,7 @@ Authenticate = Callable[[str], Awaitable[Principal | None]]
 # (principal, "subscribe" | "publish", channel or pattern) → None when allowed, else why not
 Authorize = Callable[[Principal, str, str], Awaitable[str | None]]
 Publish = Callable[[Principal, wire.Publish], Awaitable[dict[str, Any]]]
+OverflowOf = Callable[[str], Awaitable[Overflow]]  # a channel's overflow policy (its namespace's)
 
 
 async def scope_only(principal: Principal, action: str, channel: str) -> str | None:
@@ -82,6 +83,7 @@ def serving(app: Any, **options: Any) -> type[HubProtocol]:
     broker = getattr(app.state, "hub_broker", None)
     if broker is not None:
         broker.subscribe(hub.deliver)
+    options.setdefault("overflow_of", sources.overflow_of(app))
     return protocol_for(hub, sources.authenticator(app), sources.authorizer(app), **options)
 
 
@@ -92,6 +94,7 @@ def protocol_for(
     publish: Publish | None = None,
     *,
     overflow: Overflow = "disconnect",
+    overflow_of: OverflowOf | None = None,
     ping_interval: float = 20.0,
 ) -> type[HubProtocol]:
     """The class to pass as `uvicorn.Config(ws=...)`, bound to this hub."""
@@ -104,6 +107,7 @@ def protocol_for(
             "authorize": staticmethod(authorize),
             "publish": staticmethod(publish) if publish else None,
             "overflow": overflow,
+            "overflow_of": staticmethod(overflow_of) if overflow_of else None,
             "ping_interval": ping_interval,
             "live": set(),
             "keepalive": None,
@@ -117,6 +121,7 @@ class HubProtocol(asyncio.Protocol):
     authorize: Authorize
     publish: Publish | None
     overflow: Overflow
+    overflow_of: OverflowOf | None
     ping_interval: float
     live: set[HubProtocol]
     keepalive: asyncio.TimerHandle | None
@@ -408,9 +413,17 @@ class HubProtocol(asyncio.Protocol):
             self.hub.subscribe_pattern(self.conn, msg.pattern, "drop")
             self._send(wire.message("subscribed", msg.ref, pattern=msg.pattern))
             return
+        overflow = self.overflow
+        if type(self).overflow_of is not None:
+            try:
+                overflow = await type(self).overflow_of(name)  # type: ignore[misc]
+            except Exception:
+                log.exception("hub overflow policy lookup failed", channel=name)
+        if self.conn.closed or name in self.conn.subs:
+            return
         self._send(wire.message("subscribed", msg.ref, channel=msg.channel))
         try:
-            await self.hub.subscribe(self.conn, name, msg.start, self.overflow)
+            await self.hub.subscribe(self.conn, name, msg.start, overflow)
         except Exception:
             log.exception("hub subscribe failed", channel=name)
             self._send(wire.error("history_unavailable", f"could not read the history of {name}", msg.ref))
