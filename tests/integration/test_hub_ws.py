@@ -229,3 +229,28 @@ async def test_other_paths_stay_with_the_fastapi_app(server):
     writer.write(b"GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     assert b'{"hello":"world"}' in await asyncio.wait_for(reader.read(), 5)
     writer.close()
+
+
+async def test_a_subscriber_that_stops_reading_is_cut_with_4009_and_the_others_get_everything(server):
+    good = await subscribed(server, "signals.flood")
+    stalled = await connect(f"{server.url}/ws?token=good", max_queue=1, max_size=None)
+    assert (await receive(stalled))["type"] == "welcome"
+    await stalled.send(json.dumps({"type": "subscribe", "channel": "signals.flood"}))
+    await wait_for_presence(server, "signals.flood", 2)
+    big = "x" * 60_000
+    count = 300  # 18 MB: more than the kernel's socket buffers and the hub's 256 KiB per connection
+    got = []
+    for first in range(1, count + 1, 4):  # the reading subscriber keeps up: never more than 240 kB behind
+        server.deliver(*(Pub("signals.flood", seq, 1, None, T0, None, {"pad": big}) for seq in range(first, first + 4)))
+        got += [(await receive(good, "pub"))["seq"] for _ in range(4)]
+    assert got == list(range(1, count + 1))
+    told: list[dict[str, Any]] = []
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        while True:
+            told.append(json.loads(await asyncio.wait_for(stalled.recv(), 10)))
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == wire.Close.SLOW_CONSUMER
+    seqs = [m["seq"] for m in told if m["type"] == "pub"]
+    notice = next(m for m in told if m["type"] == "error")
+    assert notice["code"] == "slow_consumer" and notice["last_seq"] == {"signals.flood": seqs[-1]}
+    assert seqs == list(range(1, seqs[-1] + 1)) and seqs[-1] < count
+    await good.close()

@@ -93,6 +93,8 @@ class Channel:
     epoch: int | None = None
     repairing: list[PublicationLike] | None = None  # publications held while a seq gap is backfilled
     batch: list[PublicationLike] = field(default_factory=list)  # delivered, written at the next flush
+    frames: list[bytes] = field(default_factory=list)  # their frames, encoded once
+    batch_bytes: int = 0
 
 
 class Hub:
@@ -374,8 +376,13 @@ class Hub:
         ch.epoch = p.epoch
         if not ch.batch:
             self._dirty.append(ch)
+        one = wire.frame(wire.pub(p))
         ch.batch.append(p)
-        if not self._flush_scheduled:
+        ch.frames.append(one)
+        ch.batch_bytes += len(one)
+        if ch.batch_bytes >= self.buffer_bytes // 4:
+            self._write(ch)  # a batch stays small next to the buffer limit, so the limit holds
+        elif not self._flush_scheduled:
             self._flush_scheduled = True
             asyncio.get_running_loop().call_soon(self.flush)
 
@@ -389,26 +396,28 @@ class Hub:
         self._flush_scheduled = False
         dirty, self._dirty = self._dirty, []
         for ch in dirty:
-            pubs, ch.batch = ch.batch, []
-            if not pubs:
-                continue
-            frames = [wire.frame(wire.pub(p)) for p in pubs]
-            data = frames[0] if len(frames) == 1 else b"".join(frames)
-            sent = 0
-            for conn, sub in ch.live.items():
-                if conn.paused:
-                    for p in pubs:
-                        self._held_back(conn, sub, p)
-                    continue
-                conn.transport.write(data)
-                sent += 1
-            if ch.joining:
-                self._to_joining(ch, pubs, frames)
-            if sent:
-                metrics.HUB_DELIVERIES.inc(sent * len(pubs))
-                written = time.time()
+            self._write(ch)
+
+    def _write(self, ch: Channel) -> None:
+        pubs, frames, ch.batch, ch.frames, ch.batch_bytes = ch.batch, ch.frames, [], [], 0
+        if not pubs:
+            return
+        data = frames[0] if len(frames) == 1 else b"".join(frames)
+        sent = 0
+        for conn, sub in ch.live.items():
+            if conn.paused:
                 for p in pubs:
-                    metrics.HUB_LATENCY.observe(max(0.0, written - p.ingest_time.timestamp()))
+                    self._held_back(conn, sub, p)
+                continue
+            conn.transport.write(data)
+            sent += 1
+        if ch.joining:
+            self._to_joining(ch, pubs, frames)
+        if sent:
+            metrics.HUB_DELIVERIES.inc(sent * len(pubs))
+            written = time.time()
+            for p in pubs:
+                metrics.HUB_LATENCY.observe(max(0.0, written - p.ingest_time.timestamp()))
 
     def _to_joining(self, ch: Channel, pubs: list[PublicationLike], frames: list[bytes]) -> None:
         for sub in list(ch.joining):
