@@ -76,14 +76,18 @@ def serve(
     ] = False,
 ) -> None:
     """Web UI, API and hub on one port, and a background job worker; embedded PostgreSQL unless DATABASE_URL is set."""
+    settings = prepared(settings_or_exit())
+    if no_worker:
+        settings = settings.model_copy(update={"WORKER_IN_PROCESS": False})
+    _serve(settings, host, port)
+
+
+def _serve(settings: Settings, host: str | None, port: int | None) -> None:
     import uvicorn
 
     from fintrack.hub import ws
     from fintrack.main import create_app
 
-    settings = prepared(settings_or_exit())
-    if no_worker:
-        settings = settings.model_copy(update={"WORKER_IN_PROCESS": False})
     web = create_app(settings)
     uvicorn.run(
         web,
@@ -95,6 +99,19 @@ def serve(
         forwarded_allow_ips="127.0.0.1",
         server_header=False,
     )
+
+
+@hub_app.command("serve")
+def hub_serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on [default: HOST or 127.0.0.1]")] = None,
+    port: Annotated[int | None, typer.Option(help="Port [default: PORT or 8000]")] = None,
+) -> None:
+    """A hub replica: /ws and the API (REST publish and history included), no background jobs. Replicas share
+    live publications through Redis: set REDIS_URL, or each one delivers only what was published through it."""
+    settings = prepared(settings_or_exit())
+    if not settings.REDIS_URL:
+        err.print("warning: REDIS_URL is not set: this replica will not see what other replicas publish live")
+    _serve(settings.model_copy(update={"WORKER_IN_PROCESS": False}), host, port)
 
 
 @app.command()

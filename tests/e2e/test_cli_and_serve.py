@@ -364,6 +364,49 @@ def test_hub_publish_and_tail_from_the_shell(server, data_dir):
     assert inside.returncode == 0, inside.stderr
 
 
+def test_a_hub_replica_serves_the_same_history(server, data_dir, tmp_path):
+    import json
+
+    base, _ = server
+    port = free_port()
+    log = tmp_path / "replica.log"
+    with log.open("w") as out:
+        replica = subprocess.Popen(
+            [*FINTRACK, "hub", "serve", "--port", str(port)],
+            env=env_for(data_dir),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        other = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{other}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+            assert replica.poll() is None, log.read_text()
+        scopes = ("--scope", "hub:publish", "--scope", "hub:subscribe", "--scope", "hub:history")
+        token = run_cli(data_dir, "token", "create", "ana@example.com", *scopes).stdout.strip()
+        sent = run_cli(
+            data_dir, "hub", "publish", "signals.replica", '{"x": 1}', FINTRACK_URL=other, FINTRACK_TOKEN=token
+        )
+        assert sent.returncode == 0, sent.stderr
+        tail = run_cli(
+            data_dir, "hub", "tail", "signals.replica", "--after-seq", "0", "--limit", "1", "--json",
+            FINTRACK_URL=base, FINTRACK_TOKEN=token,
+        )  # fmt: skip
+        assert json.loads(tail.stdout)["payload"] == {"x": 1}
+        replica.send_signal(signal.SIGTERM)
+        # As serve: uvicorn stops gracefully, then re-raises the signal.
+        assert replica.wait(timeout=30) in (0, -signal.SIGTERM), log.read_text()
+    finally:
+        if replica.poll() is None:
+            replica.kill()
+    assert "REDIS_URL is not set" in log.read_text()
+
+
 def test_sigterm_stops_the_server_and_its_embedded_database(server, data_dir):
     _, process = server
     process.send_signal(signal.SIGTERM)
