@@ -1,7 +1,7 @@
 """Category suggestion latency with a large categorized history, through pgvector on the embedded PostgreSQL.
 
-    python bench/suggest_bench.py                     # 500,000 categorized transactions, 1,000 queries
-    python bench/suggest_bench.py --rows 20000 --queries 200   # a smoke run
+    .venv/bin/python bench/suggest_bench.py          # 500,000 categorized transactions, 1,000 queries
+    .venv/bin/python bench/suggest_bench.py --rows 20000 --queries 200   # a smoke run
 
 Seeds a book with the labeled household history of bench/categorize_data.py (one generated year per seed,
 repeated until --rows), stores the vectors, then asks for one suggestion per held-out transaction, each in its
