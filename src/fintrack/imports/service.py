@@ -182,16 +182,22 @@ async def learn_later(session: AsyncSession, book_id: int) -> None:
         pass  # the job already waiting embeds every transaction that lacks a vector, these included
 
 
-async def decide(
-    session: AsyncSession, access: BookAccess, session_id: int, row_id: int, decision: str | None
-) -> ImportRow:
-    """Import a row the preview held back (a duplicate, a deleted one), skip a new one, or undo the choice."""
+async def _editable_row(session: AsyncSession, access: BookAccess, session_id: int, row_id: int) -> ImportRow:
+    """A row of a previewed session, with the session locked: edits wait for a commit in progress, not race it."""
     access.require_write()
     imported = await get(session, access, session_id, lock=True)
     _require_previewed(imported)
     found = await queries.row(session, imported.id, row_id)
     if found is None:
         raise RowNotFound(row_id=row_id)
+    return found
+
+
+async def decide(
+    session: AsyncSession, access: BookAccess, session_id: int, row_id: int, decision: str | None
+) -> ImportRow:
+    """Import a row the preview held back (a duplicate, a deleted one), skip a new one, or undo the choice."""
+    found = await _editable_row(session, access, session_id, row_id)
     if found.status == "error" and decision == "import":
         raise CannotImportError(field="decision", reason=found.reason)
     found.decision = decision
@@ -203,12 +209,7 @@ async def set_category(
     session: AsyncSession, access: BookAccess, session_id: int, row_id: int, category_id: int | None
 ) -> ImportRow:
     """The user's choice wins over rules and suggestions: commit sets exactly this category (or none)."""
-    access.require_write()
-    imported = await get(session, access, session_id, lock=True)
-    _require_previewed(imported)
-    found = await queries.row(session, imported.id, row_id)
-    if found is None:
-        raise RowNotFound(row_id=row_id)
+    found = await _editable_row(session, access, session_id, row_id)
     if category_id is not None:
         await ledger.get_category(session, access, category_id)
     found.category_id, found.category_source, found.confidence = category_id, "user", None
