@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import structlog
 from psycopg import sql
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
 from fintrack.settings import Settings
+
+log = structlog.get_logger("fintrack")
 
 
 class Base(DeclarativeBase):
@@ -34,6 +38,9 @@ def database_url(settings: Settings) -> str:
 class Database:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
+    # Where committed hub publications go (fintrack.hub.broker), for work done outside a request: a job's events
+    # reach live subscribers through it. None: they are stored, and read from history.
+    broker: Any = None
 
     @classmethod
     def connect(cls, url: str, pool_size: int = 10) -> Database:
@@ -46,16 +53,36 @@ class Database:
         )
         return cls(engine, async_sessionmaker(engine, expire_on_commit=False))
 
+    @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """The one owner of a unit of work: commit when the block ends, roll back if it raises.
+        """The one owner of a unit of work outside a request (jobs, the hub's data plane): commit when the block
+        ends, roll back if it raises, then run what services left for after the commit.
 
         Services flush, never commit; slow I/O belongs after this block.
         """
-        async with self.sessionmaker() as session, session.begin():
-            yield session
+        async with self.sessionmaker() as session:
+            session.info["hub_broker"] = self.broker
+            try:
+                async with session.begin():
+                    yield session
+            except BaseException:
+                session.info.pop("after_commit", None)
+                raise
+            await run_after_commit(session)
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+async def run_after_commit(session: AsyncSession) -> None:
+    """Run what services left in `session.info["after_commit"]` (async callables, in order): work that must
+    only happen for committed data, such as handing hub publications to subscribers."""
+    for callback in session.info.pop("after_commit", []):
+        try:
+            await callback()
+        except Exception:
+            # The data is committed and the caller will be told so; a failed follow-up is logged, not raised.
+            log.exception("after-commit callback failed")
 
 
 async def copy_rows(

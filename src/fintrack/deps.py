@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-import structlog
 from fastapi import Depends, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,10 +13,10 @@ from fintrack.auth.errors import CsrfFailed
 from fintrack.auth.scopes import Scope
 from fintrack.auth.tokens import csrf_token, same
 from fintrack.books import access as books
+from fintrack.db import run_after_commit
 from fintrack.errors import DomainError, Unauthenticated
 from fintrack.settings import Settings
 
-log = structlog.get_logger("fintrack")
 SESSION_COOKIE = "fintrack_session"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -30,31 +29,21 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
     the client sees, never a 200 for data that was not saved.
     """
     async with request.app.state.db.sessionmaker() as session:
+        session.info["hub_broker"] = getattr(request.app.state, "hub_broker", None)  # for hub.events
         await session.begin()
         try:
             yield session
         except BaseException as exc:
             if isinstance(exc, DomainError) and exc.keep_writes:
                 await session.commit()
-                await _after_commit(session)
+                await run_after_commit(session)
             else:
                 session.info.pop("after_commit", None)
                 await session.rollback()
             raise
         else:
             await session.commit()
-            await _after_commit(session)
-
-
-async def _after_commit(session: AsyncSession) -> None:
-    """Run what services left in `session.info["after_commit"]` (async callables, in order): work that must
-    only happen for committed data, such as handing hub publications to subscribers."""
-    for callback in session.info.pop("after_commit", []):
-        try:
-            await callback()
-        except Exception:
-            # The data is committed and the client will be told so; a failed follow-up is logged, not raised.
-            log.exception("after-commit callback failed")
+            await run_after_commit(session)
 
 
 SessionDep = Annotated[AsyncSession, Depends(_session, scope="function")]
@@ -110,6 +99,33 @@ def _hub_principal(*scopes: Scope) -> object:
 HubPublisher = Annotated[auth.Principal, Depends(_hub_principal(Scope.hub_publish))]
 HubReader = Annotated[auth.Principal, Depends(_hub_principal(Scope.hub_history))]
 HubListener = Annotated[auth.Principal, Depends(_hub_principal(Scope.hub_history, Scope.hub_subscribe))]
+
+
+async def _subscriber(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    token: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=512,
+            description="An API token, for clients that cannot send an Authorization header (EventSource). URLs "
+            "end up in proxy and browser logs: use a short-lived token.",
+        ),
+    ] = None,
+) -> auth.Principal:
+    """A stream's caller, with hub:subscribe: the usual header or cookie, or ?token= (the header wins)."""
+    if token is not None and "authorization" not in request.headers:
+        principal = await auth.from_bearer(session, token)
+        request.state.user_id = principal.user.id
+    else:
+        principal = await _principal(request, session, settings)
+    principal.require(Scope.hub_subscribe)
+    return principal
+
+
+HubSubscriber = Annotated[auth.Principal, Depends(_subscriber)]
 
 
 async def _book(

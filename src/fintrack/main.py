@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 import structlog
@@ -14,12 +15,14 @@ from starlette.exceptions import HTTPException
 
 from fintrack import logs, migrate
 from fintrack.auth.routes import router as auth_router
+from fintrack.backup import status as backup_status
 from fintrack.books.routes import router as books_router
 from fintrack.categorize.routes import router as categorize_router
 from fintrack.db import Database
 from fintrack.errors import DomainError, error_body
 from fintrack.hub.broker import RedisBroker, for_settings
 from fintrack.hub.routes import router as hub_router
+from fintrack.hub.webhook_routes import router as hub_webhooks_router
 from fintrack.imports.routes import profiles_router
 from fintrack.imports.routes import router as imports_router
 from fintrack.jobs.worker import InProcess
@@ -58,7 +61,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
             app.state.db = Database.connect(database_url(settings), settings.DB_POOL_SIZE)
         metrics.watch_pool(app.state.db.engine.pool.checkedout)
-        broker = app.state.hub_broker
+        broker = app.state.db.broker = app.state.hub_broker  # jobs run here publish their events through it
         if isinstance(broker, RedisBroker):
             await broker.start()
         background = InProcess(app.state.db, settings)
@@ -88,11 +91,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.settings = settings
     app.state.head_revision = migrate.head_revision()
     app.state.hub_broker = for_settings(settings.REDIS_URL)  # committed publications go out through it
+    metrics.watch_backups(partial(backup_status.gauges, settings.backup_dir))
     if database is not None:
         app.state.db = database
     logs.configure(settings)
     for router in (
         ops_router,
+        hub_webhooks_router,  # early: alert bursts are the hottest route, and matching walks the list
         auth_router,
         books_router,
         ledger_router,

@@ -334,11 +334,86 @@ async def alices_private_history_is_not_bobs(walk: Walk) -> None:
     assert_error(await walk.bob.get(url), 403, "missing_scope")
 
 
+async def alices_private_channel_streams_nothing_to_bob(walk: Walk) -> None:
+    url = f"{API}/hub/channels/user.{walk.alice.user_id}/events"
+    made = await walk.bob.post(f"{API}/tokens", json={"name": "stream", "scopes": ["hub:subscribe"]})
+    assert made.status_code == 201, made.text
+    token = made.json()["token"]
+    resuming = {"Authorization": f"Bearer {token}", "Last-Event-ID": "1:0"}
+    # Refused before the stream starts, however the token comes: never a 200 that would then say nothing.
+    assert_error(await walk.bob.client.get(url, headers=resuming), 403, "hub_not_allowed")
+    assert_error(await walk.bob.client.get(url, params={"token": token}), 403, "hub_not_allowed")
+    assert_error(await walk.bob.get(url), 403, "missing_scope")
+
+
 async def bob_lists_no_private_channel_but_his_own(walk: Walk) -> None:
     response = await walk.bob.client.get(f"{API}/hub/channels", headers=await _bobs_hub_token(walk))
     assert response.status_code == 200, response.text
     assert all(not c["name"].startswith("user.") or c["name"] == f"user.{walk.bob.user_id}" for c in response.json())
     assert_nothing_of_alices(walk, response)
+
+
+async def _hub_headers(who: Persona) -> dict[str, str]:
+    scopes = ["hub:publish", "hub:subscribe", "hub:history"]
+    made = await who.post(f"{API}/tokens", json={"name": "hub consumers", "scopes": scopes})
+    assert made.status_code == 201, made.text
+    return {"Authorization": f"Bearer {made.json()['token']}"}
+
+
+async def _as_alice(walk: Walk, method: str, url: str, body: dict[str, Any] | None = None) -> httpx.Response:
+    """Alice in a web session (all scopes): a new hub token would show up in her snapshot."""
+    client = walk.alice.client
+    login = await client.post(f"{API}/auth/login", json={"email": walk.alice.email, "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    try:
+        return await client.request(method, url, headers={"X-CSRF-Token": login.json()["csrf_token"]}, json=body)
+    finally:
+        client.cookies.clear()  # the personas share one client: Bob must not carry Alice's session
+
+
+async def _alices_consumer(walk: Walk, name: str = "alices-bot") -> str:
+    url = f"{API}/hub/consumers/signals.cross/{name}"
+    made = await _as_alice(walk, "PUT", url, {})
+    assert made.status_code == 200, made.text
+    return url
+
+
+async def bob_lists_only_his_consumers(walk: Walk) -> None:
+    await _alices_consumer(walk)
+    response = await walk.bob.client.get(f"{API}/hub/consumers", headers=await _hub_headers(walk.bob))
+    assert response.status_code == 200 and response.json() == [], response.text
+
+
+async def bob_cannot_forget_alices_consumer(walk: Walk) -> None:
+    url = await _alices_consumer(walk, "hers-only")
+    assert_error(await walk.bob.client.delete(url, headers=await _hub_headers(walk.bob)), 404, "hub_consumer_not_found")
+    listed = (await _as_alice(walk, "GET", f"{API}/hub/consumers")).json()
+    assert "hers-only" in [c["name"] for c in listed]
+
+
+async def bobs_consumer_of_the_same_name_is_his_own(walk: Walk) -> None:
+    url = await _alices_consumer(walk)
+    sent = await _as_alice(walk, "POST", f"{API}/hub/channels/signals.cross/publications", {"payload": SECRET})
+    assert sent.status_code == 201, sent.text
+    his = await _hub_headers(walk.bob)
+    mine = await walk.bob.client.put(url, headers=his, json={"after_seq": 0})
+    assert mine.status_code == 200 and mine.json()["acked_seq"] == 0, mine.text
+    listed = (await _as_alice(walk, "GET", f"{API}/hub/consumers")).json()
+    assert ("alices-bot", 1) not in [(c["name"], c["acked_seq"]) for c in listed]  # hers did not move with his
+    assert [c["acked_seq"] for c in listed if c["name"] == "alices-bot"] == [0]
+    private = f"{API}/hub/consumers/user.{walk.alice.user_id}/spy"
+    assert_error(await walk.bob.client.put(private, headers=his, json={}), 403, "hub_not_allowed")
+
+
+async def alices_private_channel_presence_is_not_bobs(walk: Walk) -> None:
+    url = f"{API}/hub/channels/user.{walk.alice.user_id}/presence"
+    assert_error(await walk.bob.client.get(url, headers=await _hub_headers(walk.bob)), 403, "hub_not_allowed")
+    assert_error(await walk.bob.get(url), 403, "missing_scope")
+
+
+async def a_hub_token_is_only_for_a_web_session(walk: Walk) -> None:
+    # Bob calls with an API token: he gets no token at all (and a web session's token carries only his user id).
+    assert_error(await walk.bob.post(f"{API}/auth/hub-token"), 422, "invalid")
 
 
 async def only_admins_see_hub_namespaces(walk: Walk) -> None:
@@ -350,6 +425,73 @@ async def only_admins_set_hub_namespaces(walk: Walk) -> None:
     assert_error(sent, 403, "admin_required")
 
 
+async def _alices_webhook(walk: Walk, *, body_secret: bool = False) -> dict[str, Any]:
+    """A webhook of Alice's, made in a web session: a new hub token would show up in her snapshot."""
+    client = walk.alice.client
+    login = await client.post(f"{API}/auth/login", json={"email": walk.alice.email, "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    try:
+        made = await client.post(
+            f"{API}/hub/webhooks",
+            headers={"X-CSRF-Token": login.json()["csrf_token"]},
+            json={
+                "name": f"{SECRET} alerts",
+                "channel": "signals.alice",
+                "secret_in": "body" if body_secret else "path",
+            },
+        )
+    finally:
+        client.cookies.clear()  # the personas share one client: Bob must not carry Alice's session
+    assert made.status_code == 201, made.text
+    return made.json()  # type: ignore[no-any-return]
+
+
+async def bob_lists_only_his_webhooks(walk: Walk) -> None:
+    hers = await _alices_webhook(walk)
+    assert_error(await walk.bob.get(f"{API}/hub/webhooks"), 403, "missing_scope")
+    response = await walk.bob.client.get(f"{API}/hub/webhooks", headers=await _bobs_hub_token(walk))
+    assert response.status_code == 200, response.text
+    assert hers["id"] not in {w["id"] for w in response.json()}
+    assert_nothing_of_alices(walk, response)
+
+
+async def bobs_webhook_publishes_where_bob_may(walk: Walk) -> None:
+    hub = await _bobs_hub_token(walk)
+    url = f"{API}/hub/webhooks"
+    private = {"name": "spy", "channel": f"user.{walk.alice.user_id}"}
+    assert_error(await walk.bob.client.post(url, headers=hub, json=private), 403, "hub_not_allowed")
+    made = await walk.bob.client.post(url, headers=hub, json={"name": "mine", "channel": "signals.bob"})
+    assert made.status_code == 201, made.text
+    assert made.json()["id"] in {w["id"] for w in (await walk.bob.client.get(url, headers=hub)).json()}
+
+
+async def alices_webhook_is_not_found(walk: Walk) -> None:
+    hers = await _alices_webhook(walk)
+    hub = await _bobs_hub_token(walk)
+    found = await walk.bob.client.get(f"{API}/hub/webhooks/{hers['id']}", headers=hub)
+    ghost = await walk.bob.client.get(f"{API}/hub/webhooks/{GHOST}", headers=hub)
+    assert_error(found, 404, "hub_webhook_not_found")
+    assert found.json()["error"]["message"] == ghost.json()["error"]["message"]
+    assert_nothing_of_alices(walk, found)
+
+
+async def alices_webhook_cannot_be_revoked_by_bob(walk: Walk) -> None:
+    hers = await _alices_webhook(walk)
+    revoked = await walk.bob.client.delete(f"{API}/hub/webhooks/{hers['id']}", headers=await _bobs_hub_token(walk))
+    assert_error(revoked, 404, "hub_webhook_not_found")
+    assert (await walk.bob.client.post(hers["path"], content="still hers")).status_code == 201
+
+
+async def a_webhook_url_takes_its_secret_not_a_token(walk: Walk) -> None:
+    hers = await _alices_webhook(walk, body_secret=True)
+    hub = await _bobs_hub_token(walk)
+    without = await walk.bob.client.post(hers["path"], headers=hub, json={"ticker": SECRET})
+    as_token = await walk.bob.client.post(f"/hooks/tradingview/{walk.alice.token}", headers=hub, content="x")
+    assert_error(without, 404, "hub_webhook_not_found")
+    assert_error(as_token, 404, "hub_webhook_not_found")
+    assert without.json() == as_token.json()
+
+
 # The table: every route of the document, and what it owes another household ---------------------------------
 
 ROUTES: dict[tuple[str, str], BookScoped | UserScoped] = {
@@ -358,6 +500,7 @@ ROUTES: dict[tuple[str, str], BookScoped | UserScoped] = {
     ("POST", "/api/v1/auth/login"): UserScoped(login_does_not_reveal_who_exists),
     ("POST", "/api/v1/auth/logout"): UserScoped(logout_ends_nothing_of_alices),
     ("GET", "/api/v1/auth/me"): UserScoped(me_is_bob),
+    ("POST", "/api/v1/auth/hub-token"): UserScoped(a_hub_token_is_only_for_a_web_session),
     ("GET", "/api/v1/tokens"): UserScoped(tokens_are_bobs),
     ("POST", "/api/v1/tokens"): UserScoped(new_token_is_bobs),
     ("DELETE", "/api/v1/tokens/{token_id}"): UserScoped(alices_token_is_not_found),
@@ -365,9 +508,19 @@ ROUTES: dict[tuple[str, str], BookScoped | UserScoped] = {
     ("GET", "/api/v1/books"): UserScoped(books_are_bobs),
     ("POST", "/api/v1/hub/channels/{channel}/publications"): UserScoped(alices_private_channel_takes_nothing_from_bob),
     ("GET", "/api/v1/hub/channels/{channel}/publications"): UserScoped(alices_private_history_is_not_bobs),
+    ("GET", "/api/v1/hub/channels/{channel}/events"): UserScoped(alices_private_channel_streams_nothing_to_bob),
     ("GET", "/api/v1/hub/channels"): UserScoped(bob_lists_no_private_channel_but_his_own),
     ("GET", "/api/v1/hub/namespaces"): UserScoped(only_admins_see_hub_namespaces),
+    ("GET", "/api/v1/hub/consumers"): UserScoped(bob_lists_only_his_consumers),
+    ("GET", "/api/v1/hub/channels/{channel}/presence"): UserScoped(alices_private_channel_presence_is_not_bobs),
+    ("PUT", "/api/v1/hub/consumers/{channel}/{name}"): UserScoped(bobs_consumer_of_the_same_name_is_his_own),
+    ("DELETE", "/api/v1/hub/consumers/{channel}/{name}"): UserScoped(bob_cannot_forget_alices_consumer),
     ("PUT", "/api/v1/hub/namespaces"): UserScoped(only_admins_set_hub_namespaces),
+    ("GET", "/api/v1/hub/webhooks"): UserScoped(bob_lists_only_his_webhooks),
+    ("POST", "/api/v1/hub/webhooks"): UserScoped(bobs_webhook_publishes_where_bob_may),
+    ("GET", "/api/v1/hub/webhooks/{webhook_id}"): UserScoped(alices_webhook_is_not_found),
+    ("DELETE", "/api/v1/hub/webhooks/{webhook_id}"): UserScoped(alices_webhook_cannot_be_revoked_by_bob),
+    ("POST", "/hooks/tradingview/{token}"): UserScoped(a_webhook_url_takes_its_secret_not_a_token),
     ("POST", "/api/v1/books"): UserScoped(new_book_is_bobs),
     ("GET", "/api/v1/books/{book_id}"): BookScoped(None, "read"),
     ("PATCH", "/api/v1/books/{book_id}"): BookScoped(None, "owner"),

@@ -106,3 +106,45 @@ async def test_a_redis_restart_loses_the_outage_only_and_delivery_resumes(redis_
         assert got[0].seq == 1 and got[-1].seq >= 3 and 2 not in {p.seq for p in got}
     finally:
         await broker.close()
+
+
+async def test_a_replica_starts_while_redis_is_down_and_delivers_once_it_is_back(redis_server):
+    redis_server.stop()
+    broker = RedisBroker(redis_server.url)
+    await broker.start()  # no error: publishing needs only PostgreSQL, the listener keeps trying
+    got: list[Publication] = []
+    broker.subscribe(got.extend)
+    try:
+        await broker.publish([_pub(1)])  # logged, not raised
+        redis_server.start()
+        for n in range(2, 400):
+            await broker.publish([_pub(n)])
+            await asyncio.sleep(0.05)
+            if got:
+                break
+        assert got and got[0].seq >= 2
+    finally:
+        await broker.close()
+
+
+async def test_the_broker_says_when_its_feed_is_back_so_quiet_channels_can_catch_up(redis_server):
+    broker = RedisBroker(redis_server.url)
+    feeds: list[float] = []
+    broker.on_reconnect(lambda: feeds.append(time.monotonic()))
+    await broker.start()
+    try:
+        for _ in range(100):
+            if feeds:
+                break
+            await asyncio.sleep(0.02)
+        assert len(feeds) == 1  # the first subscription
+        redis_server.stop()
+        await asyncio.sleep(0.3)
+        redis_server.start()
+        for _ in range(200):
+            if len(feeds) > 1:
+                break
+            await asyncio.sleep(0.05)
+        assert len(feeds) == 2
+    finally:
+        await broker.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import threading
@@ -23,7 +24,11 @@ from fintrack.hub.server import Hub
 from fintrack.hub.ws import Principal, protocol_for
 
 T0 = datetime(2026, 11, 23, 12, tzinfo=UTC)
-TOKENS = {"good": Principal(1, frozenset({"hub:subscribe"})), "other": Principal(2, frozenset({"api"}))}
+TOKENS = {
+    "good": Principal(1, frozenset({"hub:subscribe"})),
+    "other": Principal(2, frozenset({"api"})),
+    "flood": Principal(3, frozenset({"hub:subscribe"})),
+}
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,12 @@ class Running:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[Running]:
+    with running() as served:
+        yield served
+
+
+@contextlib.contextmanager
+def running(**ws_options: Any) -> Iterator[Running]:
     retained: list[Pub] = []
 
     async def history(channel: str, after_seq: int | None, limit: int, since: datetime | None = None):
@@ -82,7 +93,12 @@ def server() -> Iterator[Running]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, ws=protocol_for(hub, authenticate), log_config=None, lifespan="off"
+        app,
+        host="127.0.0.1",
+        port=port,
+        ws=protocol_for(hub, authenticate, **ws_options),
+        log_config=None,
+        lifespan="off",
     )
     runner = uvicorn.Server(config)
     loops: list[asyncio.AbstractEventLoop] = []
@@ -186,7 +202,7 @@ async def test_the_token_may_come_in_a_first_auth_message(server):
     await ws.send(json.dumps({"type": "auth", "token": "good", "ref": "a"}))
     await ws.send(json.dumps({"type": "ping", "ref": "p"}))
     welcome = await receive(ws)
-    assert welcome == {"type": "welcome", "user_id": 1, "scopes": ["hub:subscribe"], "ref": "a"}
+    assert welcome == {"type": "welcome", "user_id": 1, "scopes": ["hub:subscribe"], "expires_at": None, "ref": "a"}
     assert await receive(ws) == {"type": "pong", "ref": "p"}
     await ws.close()
     early = await connect(f"{server.url}/ws")
@@ -254,3 +270,77 @@ async def test_a_subscriber_that_stops_reading_is_cut_with_4009_and_the_others_g
     assert notice["code"] == "slow_consumer" and notice["last_seq"] == {"signals.flood": seqs[-1]}
     assert seqs == list(range(1, seqs[-1] + 1)) and seqs[-1] < count
     await good.close()
+
+
+async def test_a_flood_spread_over_many_sockets_of_one_token_is_cut_per_token():
+    # A token budget of twice one socket's (100 a second, bursts of 400) rather than the default 20x: the same
+    # mechanism, but so far below the flood that no scheduling delay on a loaded machine lets the refill catch up.
+    with running(token_factor=2.0) as server:
+        bystander = await subscribed(server, "signals.flood")
+        await wait_for_presence(server, "signals.flood", 1)
+        flooders = [await connect(f"{server.url}/ws?token=flood") for _ in range(20)]
+        for ws in flooders:
+            assert (await receive(ws))["type"] == "welcome"
+        burst = [json.dumps({"type": "ping"})] * 190
+
+        async def flood(ws: ClientConnection) -> None:
+            with contextlib.suppress(websockets.ConnectionClosed):  # cut mid-flood: that is the point
+                for message in burst:
+                    await ws.send(message)
+
+        # 190 each stays under one socket's burst of 200; 3,800 together is far over the token's 400. One socket
+        # after the other, so the first two are answered in full before the budget runs out.
+        for ws in flooders:
+            await flood(ws)
+
+        async def outcome(ws: ClientConnection) -> int | None:
+            try:
+                while True:
+                    await asyncio.wait_for(ws.recv(), 2)
+            except websockets.ConnectionClosed:
+                return ws.close_code
+            except TimeoutError:
+                await ws.close()
+                return None
+
+        codes = await asyncio.gather(*(outcome(ws) for ws in flooders))
+        assert codes[0] is None and codes[-1] == wire.Close.RATE_LIMITED  # the first socket's pings were answered
+        server.deliver(pub(1, "signals.flood"))
+        assert (await receive(bystander, "pub"))["seq"] == 1  # another token's subscriber is untouched
+        await bystander.close()
+
+
+async def test_a_client_silent_for_three_ping_intervals_is_closed_and_an_answering_one_is_kept():
+    hub = Hub()
+    config = uvicorn.Config(
+        FastAPI(), host="127.0.0.1", port=0, ws=protocol_for(hub, authenticate, ping_interval=0.2), log_config=None
+    )
+    runner = uvicorn.Server(config)
+    serving = asyncio.ensure_future(runner.serve())
+    for _ in range(500):
+        if runner.started:
+            break
+        await asyncio.sleep(0.01)
+    port = runner.servers[0].sockets[0].getsockname()[1]
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)  # a half-open peer: never answers
+        writer.write(
+            b"GET /ws?token=good HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+        answering = await connect(f"ws://127.0.0.1:{port}/ws?token=good")  # answers pings with pongs
+        assert (await receive(answering))["type"] == "welcome"
+        received = b""
+        started = time.monotonic()
+        while chunk := await asyncio.wait_for(reader.read(4096), 5):
+            received += chunk
+        assert 0.4 < time.monotonic() - started < 3.0
+        assert b"\x88" in received and (1001).to_bytes(2, "big") + b"no answer to pings" in received
+        await asyncio.sleep(0.6)
+        await answering.send(json.dumps({"type": "ping", "ref": 1}))
+        assert (await receive(answering, "pong"))["ref"] == 1  # still open after the same three intervals
+        await answering.close()
+        writer.close()
+    finally:
+        runner.should_exit = True
+        await serving

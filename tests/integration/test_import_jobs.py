@@ -54,3 +54,50 @@ async def test_an_unreadable_background_upload_fails_with_the_reason(committed, 
     await committed.run_jobs()
     failed = (await alice.get(f"/api/v1/imports/{queued.json()['id']}")).json()
     assert failed["status"] == "failed" and failed["error"]["error"]["code"] in {"unreadable_file", "unknown_format"}
+
+
+async def test_an_import_tells_its_user_each_step_live_on_their_private_channel(app, committed, committed_client):
+    from fintrack.hub import store
+    from fintrack.hub.policy import SERVER
+
+    live: list = []
+    unsubscribe = app.state.hub_broker.subscribe(live.extend)
+    committed.db.broker = app.state.hub_broker  # what the worker of `fintrack serve` publishes through
+    try:
+        alice = await make_persona(committed.db, committed_client, "alice@example.com")
+        account = (await alice.post("/api/v1/accounts", json={"name": "Conta"})).json()
+        small = await alice.post(
+            "/api/v1/imports", params={"account_id": account["id"]}, content=CSV.encode(), headers=OCTET
+        )
+        queued = await alice.post(
+            "/api/v1/imports",
+            params={"account_id": account["id"], "filename": "big.csv", "background": "true"},
+            content=CSV.replace("MERCADO", "FEIRA").encode(),
+            headers=OCTET,
+        )
+        big = queued.json()["id"]
+        await committed.run_jobs()
+        await alice.post(f"/api/v1/imports/{big}/commit", params={"background": "true"})
+        await alice.post(f"/api/v1/imports/{big}/commit", params={"background": "true"})  # a no-op says nothing
+        await committed.run_jobs()
+        await alice.post(f"/api/v1/imports/{big}/revert")
+    finally:
+        unsubscribe()
+        committed.db.broker = None
+    async with committed.db.sessionmaker() as session:
+        stored = await store.read(session, f"user.{alice.user_id}", 0, None, 1000, user=SERVER)
+    events = [p.payload for p in stored.publications]
+    assert [(e["type"], e["import_id"]) for e in events if e["type"] != "import.progress"] == [
+        ("import.previewed", small.json()["id"]),
+        ("import.queued", big),
+        ("import.previewed", big),
+        ("import.committing", big),
+        ("import.committed", big),
+        ("import.reverted", big),
+    ]
+    stages = [e["stage"] for e in events if e["type"] == "import.progress"]
+    assert stages[:2] == ["reading", "explaining"] and "storing" in stages
+    assert events[-1]["removed"] == 40 and events[-2]["summary"]["committed"] == 40
+    assert {p.key for p in stored.publications} == {f"import.{small.json()['id']}", f"import.{big}"}
+    mine = [p for p in live if p.channel == f"user.{alice.user_id}"]
+    assert [p.seq for p in mine] == [p.seq for p in stored.publications]  # every one went out live, after its commit

@@ -26,6 +26,25 @@ async def token_by_hash(session: AsyncSession, token_hash: str) -> ApiToken | No
     return await session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash))
 
 
+async def live_token_hashes(session: AsyncSession, hashes: list[str]) -> set[str]:
+    """The hashes among these of API tokens neither revoked nor expired."""
+    rows = await session.scalars(
+        select(ApiToken.token_hash).where(
+            ApiToken.token_hash.in_(hashes),
+            ApiToken.revoked_at.is_(None),
+            (ApiToken.expires_at.is_(None)) | (ApiToken.expires_at > func.now()),
+        )
+    )
+    return set(rows)
+
+
+async def live_session_hashes(session: AsyncSession, hashes: list[str]) -> set[str]:
+    rows = await session.scalars(
+        select(WebSession.token_hash).where(WebSession.token_hash.in_(hashes), WebSession.expires_at > func.now())
+    )
+    return set(rows)
+
+
 async def tokens_of(session: AsyncSession, user_id: int) -> list[ApiToken]:
     rows = await session.scalars(select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id))
     return list(rows)

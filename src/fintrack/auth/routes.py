@@ -12,6 +12,7 @@ from fintrack.auth.errors import AdminRequired
 from fintrack.auth.models import ApiToken, User
 from fintrack.auth.schemas import (
     Credentials,
+    HubTokenOut,
     SessionOut,
     SetupRequest,
     SetupStatus,
@@ -86,6 +87,15 @@ async def logout(principal: CurrentPrincipal, response: Response, session: Sessi
     if principal.session_token:
         await auth.logout(session, principal.session_token)
     response.delete_cookie(SESSION_COOKIE, path="/")
+
+
+@router.post(
+    "/auth/hub-token",
+    summary="A short-lived token for the hub's WebSocket, for the web UI's session (subscribe and history)",
+)
+async def hub_token(principal: CurrentPrincipal, settings: SettingsDep) -> HubTokenOut:
+    token, expires = auth.hub_token(principal, settings.secret_key())
+    return HubTokenOut(token=token, expires_at=expires, scopes=sorted(auth.HUB_SESSION_SCOPES))
 
 
 @router.get("/auth/me", summary="The calling user")

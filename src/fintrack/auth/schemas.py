@@ -82,3 +82,9 @@ class TokenOut(BaseModel):
 
 class TokenCreated(TokenOut):
     token: str = Field(description="The secret; shown only once.")
+
+
+class HubTokenOut(BaseModel):
+    token: str = Field(description="Open /ws?token=… with it; send `refresh` with a new one before expires_at")
+    expires_at: datetime
+    scopes: list[str]

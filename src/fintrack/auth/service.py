@@ -33,6 +33,8 @@ class Principal:
     session_token: str | None = None
     # A token limited to hub channel patterns; None (web sessions, most tokens): no limit.
     channel_patterns: tuple[str, ...] | None = None
+    # When the credential stops working (None: never, or when the web session ends).
+    expires_at: datetime | None = None
 
     def require(self, scope: Scope) -> None:
         if scope not in self.scopes:
@@ -131,7 +133,55 @@ async def from_bearer(session: AsyncSession, token: str) -> Principal:
         raise InvalidToken()
     await queries.touch_token(session, found.id, current)
     patterns = tuple(found.channel_patterns) if found.channel_patterns is not None else None
-    return Principal(user=user, scopes=frozenset(found.scopes), via="token", channel_patterns=patterns)
+    return Principal(
+        user=user, scopes=frozenset(found.scopes), via="token", channel_patterns=patterns, expires_at=found.expires_at
+    )
+
+
+HUB_TOKEN_SECONDS = 15 * 60
+HUB_SESSION_SCOPES = frozenset({Scope.hub_subscribe.value, Scope.hub_history.value})
+
+
+def hub_token(principal: Principal, secret_key: str) -> tuple[str, datetime]:
+    """A short-lived token with which the web UI opens /ws, refreshed in-band before it expires. The hub takes
+    tokens, never the session cookie: a WebSocket handshake carries no CSRF header, so a cookie would let any
+    page the user visits open a socket as them (cross-site WebSocket hijacking)."""
+    if principal.via != "session" or principal.session_token is None:
+        raise InvalidInput("hub session tokens are for the web UI; API clients connect with their API token")
+    expires = now() + timedelta(seconds=HUB_TOKEN_SECONDS)
+    session_hash = tokens.digest(principal.session_token)
+    return tokens.sign_hub(secret_key, principal.user.id, session_hash, int(expires.timestamp())), expires
+
+
+async def from_hub_token(session: AsyncSession, token: str, secret_key: str) -> Principal:
+    found = tokens.verify_hub(secret_key, token)
+    if found is None or found[2] <= now().timestamp():
+        raise InvalidToken()
+    user_id, session_hash, expires = found
+    web = await queries.web_session_by_hash(session, session_hash)
+    if web is None or web.user_id != user_id or web.expires_at <= now():
+        raise InvalidToken()
+    user = await queries.user_by_id(session, user_id)
+    if user is None:
+        raise InvalidToken()
+    expires_at = min(web.expires_at, datetime.fromtimestamp(expires, UTC))
+    return Principal(user=user, scopes=HUB_SESSION_SCOPES, via="hub", expires_at=expires_at)
+
+
+async def still_valid(session: AsyncSession, secrets_: list[str], secret_key: str) -> set[str]:
+    """Which of these bearer secrets (API tokens or hub session tokens) still work: one query for each kind,
+    however many sockets hold them."""
+    api = {tokens.digest(t): t for t in secrets_ if not t.startswith(tokens.HUB_PREFIX)}
+    hub: dict[str, list[str]] = {}
+    current = int(now().timestamp())
+    for t in secrets_:
+        found = tokens.verify_hub(secret_key, t) if t.startswith(tokens.HUB_PREFIX) else None
+        if found is not None and found[2] > current:
+            hub.setdefault(found[1], []).append(t)
+    valid = {api[h] for h in await queries.live_token_hashes(session, list(api))} if api else set()
+    for h in await queries.live_session_hashes(session, list(hub)) if hub else set():
+        valid.update(hub[h])
+    return valid
 
 
 async def create_token(

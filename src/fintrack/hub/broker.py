@@ -38,6 +38,10 @@ class Broker(Protocol):
     def subscribe(self, callback: Callback) -> Callable[[], None]:
         """Call `callback(pubs)` on the event loop for every published batch; returns the unsubscribe function."""
 
+    def on_reconnect(self, callback: Callable[[], None]) -> None:
+        """Call `callback()` whenever the feed is (re)established: what was published while it was down is only
+        in history, and a channel that stays quiet afterwards would never show the gap."""
+
 
 class MemoryBroker:
     """The broker of a single process: publish calls every subscriber's callback at once, in order."""
@@ -64,6 +68,9 @@ class MemoryBroker:
 
         return unsubscribe
 
+    def on_reconnect(self, callback: Callable[[], None]) -> None:
+        """In one process the feed is never down."""
+
 
 class RedisBroker:
     """The broker of several replicas: every publish goes through one Redis pub/sub channel, and every replica
@@ -79,14 +86,26 @@ class RedisBroker:
         self._local = MemoryBroker()
         self._redis: Any = None
         self._listener: asyncio.Task[None] | None = None
+        self._reconnected: list[Callable[[], None]] = []
 
     async def start(self) -> None:
-        """Connect and subscribe before returning: nothing published after start() is missed here."""
-        import redis.asyncio as redis
+        """Connect and subscribe before returning: nothing published after start() is missed here.
 
-        self._redis = redis.Redis.from_url(self._url)
+        Unless Redis is down: the replica starts anyway (publishing only needs PostgreSQL) and the listener keeps
+        trying; what it missed meanwhile its subscribers backfill from history.
+        """
+        import redis.asyncio as redis
+        from redis.asyncio.retry import Retry
+        from redis.backoff import ExponentialBackoff
+
+        # One quick retry covers a pooled connection that died with a restarted Redis; more would hold every
+        # publisher's answer (publish runs before the response) for seconds while Redis is down.
+        self._redis = redis.Redis.from_url(self._url, retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), 1))
         pubsub = self._redis.pubsub()
-        await pubsub.subscribe(self._channel)
+        try:
+            await pubsub.subscribe(self._channel)
+        except Exception:
+            log.warning("hub Redis unreachable at start; delivering only after it answers")
         self._listener = asyncio.create_task(self._listen(pubsub), name="hub-redis-listener")
 
     async def close(self) -> None:
@@ -111,22 +130,36 @@ class RedisBroker:
     def subscribe(self, callback: Callback) -> Callable[[], None]:
         return self._local.subscribe(callback)
 
+    def on_reconnect(self, callback: Callable[[], None]) -> None:
+        self._reconnected.append(callback)
+
     async def _listen(self, pubsub: Any) -> None:
         delay = 0.1
         while True:
             try:
                 async for message in pubsub.listen():
                     delay = 0.1
-                    if message.get("type") == "message":
+                    kind = message.get("type")
+                    if kind == "message":
                         await self._local.publish(decode(message["data"]))
+                    elif kind == "subscribe":
+                        # Redis confirms the subscription (again: redis-py also resubscribes by itself after a
+                        # dropped connection): from here on everything reaches us; before, only history has it.
+                        for callback in list(self._reconnected):
+                            try:
+                                callback()
+                            except Exception:
+                                log.exception("hub reconnect callback failed")
             except asyncio.CancelledError:
-                await pubsub.aclose()
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
                 raise
             except Exception:
                 log.warning("hub Redis subscription lost; reconnecting", retry_in=delay)
-            await pubsub.aclose()
+            with contextlib.suppress(Exception):  # a listener that dies here would never reconnect
+                await pubsub.aclose()
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
+            delay = min(delay * 2, 1.0)
             pubsub = self._redis.pubsub()
             with contextlib.suppress(Exception):
                 await pubsub.subscribe(self._channel)

@@ -24,6 +24,12 @@ class NoNamespace(InvalidInput):
     code = "hub_no_namespace"
 
 
+class InvalidPosition(InvalidInput):
+    """A stream's start position is not one the hub understands."""
+
+    code = "hub_invalid_position"
+
+
 class ChannelNotFound(NotFound):
     """No such channel, or none you may read."""
 
@@ -60,3 +66,15 @@ class BatchTooLarge(DomainError):
 
     status = 413
     code = "hub_batch_too_large"
+
+
+class ConsumerNotFound(NotFound):
+    """No durable consumer of that name on that channel: subscribe with `consumer` first, which creates it."""
+
+    code = "hub_consumer_not_found"
+
+
+class AckBeyondLast(InvalidInput):
+    """An acknowledgement names a seq the channel has not reached: acknowledge only what you received."""
+
+    code = "hub_ack_beyond_last"

@@ -83,6 +83,7 @@ class Subscribe:
     pattern: str | None
     start: Start
     ref: str | int | None = None
+    consumer: str | None = None  # a durable consumer: resume after its committed cursor
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +100,7 @@ class Ping:
 
 @dataclass(frozen=True, slots=True)
 class Ack:
+    channel: str
     consumer: str
     seq: int
     ref: str | int | None = None
@@ -110,6 +112,8 @@ class Publish:
     payload: Any
     idempotency_key: str | None = None
     ref: str | int | None = None
+    key: str | None = None  # the conflation key (latest per key)
+    time: datetime | None = None  # the producer's time
 
 
 ClientMessage = Auth | Refresh | Subscribe | Unsubscribe | Ping | Ack | Publish
@@ -146,16 +150,46 @@ def decode(data: bytes | str) -> ClientMessage:
         start = _start(obj.get("from", "new"), ref)
         if pattern is not None and not isinstance(start, New):
             raise ProtocolError("bad_field", 'from: a pattern subscription only supports "new"', ref)
-        return Subscribe(channel, pattern, start, ref)
+        consumer = _optional_string(obj, "consumer", ref)
+        if consumer is not None and pattern is not None:
+            raise ProtocolError("bad_field", "consumer: a durable consumer reads one channel, not a pattern", ref)
+        if consumer is not None and not isinstance(start, New | AfterSeq):
+            raise ProtocolError("bad_field", 'from: a new consumer starts at "new" or {"after_seq": N}', ref)
+        return Subscribe(channel, pattern, start, ref, consumer)
     if kind == "ack":
-        return Ack(_string(obj, "consumer", ref, MAX_CHANNEL_LENGTH), _seq(obj.get("seq"), "seq", ref), ref)
+        return Ack(
+            _channel(obj.get("channel"), "channel", ref),
+            _string(obj, "consumer", ref, MAX_CHANNEL_LENGTH),
+            _seq(obj.get("seq"), "seq", ref),
+            ref,
+        )
     channel = _channel(obj.get("channel"), "channel", ref)
     if "payload" not in obj:
         raise ProtocolError("bad_message", "missing field 'payload'", ref)
-    key = obj.get("idempotency_key")
-    if key is not None and (not isinstance(key, str) or not 0 < len(key) <= 200):
-        raise ProtocolError("bad_field", "idempotency_key: must be a string of 1 to 200 characters", ref)
-    return Publish(channel, obj["payload"], key, ref)
+    idempotency_key, key = _optional_string(obj, "idempotency_key", ref), _optional_string(obj, "key", ref)
+    time = obj.get("time")
+    return Publish(
+        channel, obj["payload"], idempotency_key, ref, key, None if time is None else _time(time, "time", ref)
+    )
+
+
+def _optional_string(obj: dict[str, Any], field: str, ref: str | int | None) -> str | None:
+    value = obj.get(field)
+    if value is not None and (not isinstance(value, str) or not 0 < len(value) <= 200):
+        raise ProtocolError("bad_field", f"{field}: must be a string of 1 to 200 characters", ref)
+    return value
+
+
+def _time(value: Any, field: str, ref: str | int | None) -> datetime:
+    try:
+        if not isinstance(value, str) or len(value) > 40:
+            raise ValueError
+        time = datetime.fromisoformat(value)
+    except ValueError:
+        raise ProtocolError("bad_field", f"{field}: must be an ISO 8601 time with a UTC offset", ref) from None
+    if time.tzinfo is None:
+        raise ProtocolError("bad_field", f"{field}: must be an ISO 8601 time with a UTC offset", ref)
+    return time
 
 
 def _kind(value: Any) -> str:
@@ -222,16 +256,7 @@ def _start(value: Any, ref: str | int | None) -> Start:
             _seq(value["after_seq"], "from.after_seq", ref), None if epoch is None else _seq(epoch, "from.epoch", ref)
         )
     if "since" in value:
-        since = value["since"]
-        try:
-            if not isinstance(since, str) or len(since) > 40:
-                raise ValueError
-            time = datetime.fromisoformat(since)
-        except ValueError:
-            raise ProtocolError("bad_field", "from.since: must be an ISO 8601 time with a UTC offset", ref) from None
-        if time.tzinfo is None:
-            raise ProtocolError("bad_field", "from.since: must be an ISO 8601 time with a UTC offset", ref)
-        return Since(time)
+        return Since(_time(value["since"], "from.since", ref))
     if value.get("latest_per_key") is True and len(value) == 1:
         return LatestPerKey()
     raise ProtocolError("bad_field", f"from: unknown resume position {sorted(value)[:3]}", ref)

@@ -78,3 +78,36 @@ class NamespaceIn(Strict):
 class NamespaceOut(NamespaceIn):
     model_config = ConfigDict(extra="ignore")
     builtin: bool = Field(description="true: FinTrack's default, not (yet) overridden by an admin")
+
+
+class ConsumerIn(Strict):
+    after_seq: int | None = Field(
+        None,
+        ge=0,
+        le=2**63 - 1,
+        strict=True,  # `false` is not 0
+        description="The cursor: the next delivery is after_seq + 1 (default: the last seq)",
+    )
+
+
+class ConsumerOut(BaseModel):
+    channel: str
+    name: str
+    epoch: int | None = Field(description="The epoch acked_seq belongs to; null until the channel has one")
+    acked_seq: int = Field(description="The committed cursor: everything up to it was acknowledged")
+    pending: int | None = Field(description="Publications after the cursor; null when the channel has none yet")
+    created_at: datetime
+    acked_at: datetime | None
+
+
+class PresentOut(BaseModel):
+    user_id: int | None
+    peer: str
+    connected_at: datetime
+    queued_bytes: int = Field(description="Bytes waiting in the connection's outgoing buffer")
+
+
+class PresenceOut(BaseModel):
+    channel: str
+    subscribers: int = Field(description="Connections subscribed on this server (each replica counts its own)")
+    connections: list[PresentOut] | None = Field(description="Who they are: administrators only, otherwise null")

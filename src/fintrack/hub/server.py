@@ -43,16 +43,20 @@ class Transport(Protocol):
     def close(self) -> None: ...
     def abort(self) -> None: ...
     def is_closing(self) -> bool: ...
+    def can_write_eof(self) -> bool: ...
+    def write_eof(self) -> None: ...
 
 
 class Connection:
     """One subscriber socket as the engine sees it. `paused` is set by the transport's flow control."""
 
-    __slots__ = ("closed", "doomed", "drained", "ident", "paused", "subs", "transport")
+    __slots__ = ("closed", "doomed", "drained", "ident", "paused", "since", "subs", "transport", "who")
 
     def __init__(self, transport: Transport, ident: str = "") -> None:
         self.transport = transport
-        self.ident = ident
+        self.ident = ident  # the peer's address
+        self.who: int | None = None  # the user, once authenticated (presence tells admins)
+        self.since = now()
         self.paused = False
         self.closed = False
         self.doomed = False  # a slow-consumer close is scheduled
@@ -82,6 +86,9 @@ class Subscription:
     dropped_to: int | None = None
     conflated: dict[str | None, PublicationLike] = field(default_factory=dict)
     resume_after: int | None = None  # replayed up to here, waiting for the broker to catch up
+    # The highest seq this subscription saw that exists (from history or the broker) — unlike the client's
+    # resume position, which may be ahead of the channel (a bogus or stale after_seq).
+    seen: int | None = None
 
 
 @dataclass(eq=False, slots=True)
@@ -95,6 +102,7 @@ class Channel:
     batch: list[PublicationLike] = field(default_factory=list)  # delivered, written at the next flush
     frames: list[bytes] = field(default_factory=list)  # their frames, encoded once
     batch_bytes: int = 0
+    ttl: float | None = None  # seconds after ingest when a publication is no longer delivered live
 
 
 class Hub:
@@ -141,7 +149,13 @@ class Hub:
             conn.send(notice)
         conn.transport.write(wire.close_frame(code, reason))
         self.disconnect(conn)
-        conn.transport.close()
+        if conn.transport.can_write_eof():
+            # Half-close and keep reading (the protocol discards) until the peer closes too: closing a socket
+            # with the peer's bytes unread (a flood being cut) makes the kernel send a reset, and a reset can
+            # destroy the close frame before the peer has read why it was cut.
+            conn.transport.write_eof()
+        else:
+            conn.transport.close()
         asyncio.get_running_loop().call_later(5.0, _abort_if_stuck, conn.transport)
 
     def paused(self, conn: Connection) -> None:
@@ -196,6 +210,13 @@ class Hub:
         ch = self.channels.get(channel)
         return 0 if ch is None else len(ch.live) + len(ch.joining)
 
+    def present(self, channel: str) -> list[Connection]:
+        """The connections subscribed to `channel` (by name or through a pattern), replaying ones included."""
+        ch = self.channels.get(channel)
+        if ch is None:
+            return []
+        return [*ch.live, *(sub.conn for sub in ch.joining if sub.conn not in ch.live)]
+
     def _channel(self, name: str) -> Channel:
         ch = self.channels.get(name)
         if ch is None:
@@ -216,13 +237,21 @@ class Hub:
         metrics.HUB_SUBSCRIPTIONS.inc()
 
     async def subscribe(
-        self, conn: Connection, channel: str, start: wire.Start, overflow: Overflow = "disconnect"
+        self,
+        conn: Connection,
+        channel: str,
+        start: wire.Start,
+        overflow: Overflow = "disconnect",
+        *,
+        ttl: float | None = None,
     ) -> dict[str, Any]:
         """Register live first, replay retained history, then flush what arrived meanwhile, deduplicated by seq.
 
+        `ttl` is the channel's (its namespace's): live publications older than that are not delivered.
         Returns what the `subscribed` reply tells the client (current epoch and last seq, when known).
         """
         ch = self._channel(channel)
+        ch.ttl = ttl
         sub = Subscription(conn, channel, overflow, joining=[])
         conn.subs[channel] = sub
         ch.joining.append(sub)
@@ -248,15 +277,19 @@ class Hub:
             if conn.closed or conn.subs.get(channel) is not sub:
                 return {}
         for p in held:
+            sub.seen = p.seq if sub.seen is None else max(sub.seen, p.seq)
             if cursor is None or p.seq > cursor:
                 conn.send(wire.pub(p))
                 cursor = p.seq
         sub.joining = None
-        if cursor is not None and ch.last_seq is None:
-            ch.last_seq = cursor  # lets the channel see a gap in what the broker delivers next
-        elif cursor is not None and ch.last_seq is not None and cursor > ch.last_seq:
-            # History is ahead of the broker (a delivery still on its way): stay out of the live set until the
-            # channel reaches our cursor, or the broker's copies would arrive twice.
+        if sub.seen is not None and ch.last_seq is None:
+            # A seq that exists: lets the channel see a gap in what the broker delivers next. Never the client's
+            # position itself — a position past the channel's end would hold back everyone's deliveries.
+            ch.last_seq = sub.seen
+        if cursor is not None and (ch.last_seq is None or cursor > ch.last_seq):
+            # History is ahead of the broker (a delivery still on its way), or the client's position is ahead of
+            # anything seen here: stay out of the live set until the channel reaches it, or the broker's copies
+            # would arrive twice.
             sub.resume_after = cursor
             return {"epoch": ch.epoch, "last_seq": cursor}
         ch.joining.remove(sub)
@@ -273,6 +306,14 @@ class Hub:
                 self._gap(conn, channel, after + 1, (ch.last_seq or after), "epoch_changed")
                 after = 0
             page, oldest = await self.history(channel, after, PAGE)
+            if start.epoch is not None and ch.epoch is None and after > 0:
+                # This process has not seen the channel live, so it learns the epoch from history (a reset deletes
+                # the old epoch's publications: whatever is retained is the current epoch's).
+                sample = page or (await self.history(channel, None, 1))[0]
+                if sample and sample[0].epoch != start.epoch:
+                    self._gap(conn, channel, after + 1, after + 1, "epoch_changed")
+                    after = 0
+                    page, oldest = await self.history(channel, after, PAGE)
             if oldest is not None and oldest > after + 1:
                 self._gap(conn, channel, after + 1, oldest - 1, "not_retained")
             elif oldest is None and page == [] and ch.last_seq is not None and ch.last_seq > after:
@@ -299,6 +340,7 @@ class Hub:
     ) -> int | None:
         while True:
             for p in page:
+                sub.seen = p.seq if sub.seen is None else max(sub.seen, p.seq)
                 if cursor is None or p.seq > cursor:
                     if sub.conn.paused:
                         await sub.conn.wait_drained()
@@ -374,6 +416,13 @@ class Hub:
     def _fan_out(self, ch: Channel, p: PublicationLike) -> None:
         ch.last_seq = p.seq
         ch.epoch = p.epoch
+        if ch.ttl is not None and time.time() - p.ingest_time.timestamp() > ch.ttl:
+            # Too old to act on (it waited behind a Redis outage or a backfill): say so instead of delivering it,
+            # after what is already queued, so the notice keeps its place in seq order.
+            self._write(ch)
+            for conn in ch.live:
+                self._gap(conn, ch.name, p.seq, p.seq, "expired")
+            return
         if not ch.batch:
             self._dirty.append(ch)
         one = wire.frame(wire.pub(p))
@@ -442,26 +491,67 @@ class Hub:
             self._disconnect_soon(conn, p)
 
     async def _repair(self, ch: Channel, last: int, to: int) -> None:
-        """Fetch the publications the broker skipped, then release everything held, in order."""
-        missing: list[PublicationLike] = []
+        """Fetch the publications the broker skipped, then release everything held, in order.
+
+        History is read page by page (a Redis outage can skip more than one read returns), and so are holes among
+        the publications held meanwhile (two replicas' deliveries racing): only what history no longer has
+        becomes a gap.
+        """
+        found: dict[int, PublicationLike] = {}
+        after = last
         try:
             assert self.history is not None
-            page, _ = await self.history(ch.name, last, to - last)
-            missing = [p for p in page if last < p.seq <= to]
+            while True:
+                for p in ch.repairing or ():
+                    if p.seq > last:
+                        found.setdefault(p.seq, p)
+                while after + 1 in found:
+                    after += 1
+                top = max(to, *found)
+                if after >= top:
+                    break
+                page, _ = await self.history(ch.name, after, min(PAGE, top - after))
+                fresh = [p for p in page if after < p.seq <= top]
+                for p in fresh:
+                    found.setdefault(p.seq, p)
+                after = fresh[-1].seq if fresh else top  # what history skipped is no longer retained
         except Exception:
-            log.exception("hub backfill failed", channel=ch.name, after_seq=last, to_seq=to)
+            log.exception("hub backfill failed", channel=ch.name, after_seq=after, to_seq=to)
         held, ch.repairing = ch.repairing or [], None
         if self.channels.get(ch.name) is not ch:
             return
         expect = last + 1
-        for p in sorted(missing + held, key=lambda p: p.seq):
+        for p in sorted([*found.values(), *held], key=lambda p: p.seq):
             if p.seq < expect:
                 continue
             if p.seq > expect and p.epoch == ch.epoch:
+                self._write(ch)  # the publications fanned out so far go before the notice, not after it
                 for conn in list(ch.live):
                     self._gap(conn, ch.name, expect, p.seq - 1, "not_retained")
             self._fan_out(ch, p)
             expect = p.seq + 1
+
+    def catch_up(self) -> None:
+        """The broker's feed is back after an outage (its `on_reconnect`): what was published meanwhile shows up
+        as a seq gap only when a later publication comes — never, on a channel that went quiet. So read every
+        channel's history past what it delivered now."""
+        if self.history is None:
+            return
+        for ch in list(self.channels.values()):
+            if ch.last_seq is not None:
+                self._spawn(self._catch_up(ch))
+
+    async def _catch_up(self, ch: Channel) -> None:
+        assert self.history is not None
+        while self.channels.get(ch.name) is ch and ch.last_seq is not None and ch.repairing is None:
+            try:
+                page, _ = await self.history(ch.name, ch.last_seq, PAGE)
+            except Exception:
+                log.exception("hub catch-up failed", channel=ch.name, after_seq=ch.last_seq)
+                return
+            self.deliver(page)  # as the broker would: repeats dropped, a gap repaired, held behind a repair
+            if len(page) < PAGE:
+                return
 
     def _spawn(self, work: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(work)
@@ -470,8 +560,7 @@ class Hub:
 
 
 def _abort_if_stuck(transport: Transport) -> None:
-    if transport.is_closing():
-        transport.abort()
+    transport.abort()  # a no-op once the connection is gone
 
 
 def now() -> datetime:

@@ -195,11 +195,22 @@ async def append(
     if rows:
         await queries.set_last_seq(session, channel_id, last_seq)
         await queries.insert_publications(session, rows)
+    # A repeat may be a producer's retry after a server died between its commit and the hand-off to the broker:
+    # hand those publications over again (subscribers drop what they already have, by seq).
+    repeated = sorted({a.seq for a in answers if a.duplicate} - {p.seq for p in pubs})
+    again = (
+        [_publication(channel, r) for r in await queries.publications_at(session, channel_id, repeated)]
+        if repeated
+        else []
+    )
+    if pubs or again:
+        new = len(pubs)
+        out = sorted([*pubs, *again], key=lambda p: p.seq)
 
         async def delivered() -> None:
-            HUB_PUBLICATIONS.labels(namespace=ns.pattern).inc(len(pubs))
+            HUB_PUBLICATIONS.labels(namespace=ns.pattern).inc(new)
             if broker is not None:
-                await broker.publish(pubs)
+                await broker.publish(out)
 
         after_commit(session, delivered)
     return answers
@@ -299,3 +310,10 @@ async def reset(session: AsyncSession, channel: str, *, user: Caller) -> int:
     if found is None:
         raise ChannelNotFound(channel=channel)
     return await queries.new_epoch(session, found.id)
+
+
+async def require_listen(session: AsyncSession, channel: str, *, user: Caller) -> None:
+    """NotAllowed unless the caller may subscribe to the channel or read its history (who may see its presence)."""
+    ns = await governing(session, channel)
+    if not (policy.allowed(user, "subscribe", channel, ns) or policy.allowed(user, "history", channel, ns)):
+        raise NotAllowed(f"you may not subscribe to channel {channel!r}", channel=channel, action="subscribe")

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query, Request, status
 
 from fintrack.deps import CurrentBook, CurrentPrincipal, SessionDep, SettingsDep
 from fintrack.idempotency import IdempotencyDep
+from fintrack.imports import events as import_events
 from fintrack.imports import queries
 from fintrack.imports import service as imports
 from fintrack.imports.models import ImportSession
@@ -95,6 +96,7 @@ async def create_import(
         date_order=date_order,
         background=len(data) > settings.IMPORT_BACKGROUND_BYTES if background is None else background,
     )
+    await import_events.reached(session, imported)
     return await idem.save(201, import_out(imported))
 
 
@@ -167,15 +169,20 @@ async def commit_import(
     settings: SettingsDep,
     background: Annotated[bool | None, Query(description=BACKGROUND)] = None,
 ) -> ImportOut:
+    imported = await imports.get(session, book, import_id)
+    before = imported.status
     if background is None:
-        imported = await imports.get(session, book, import_id)
         background = imported.summary.get("rows", 0) > settings.IMPORT_BACKGROUND_ROWS
-    return import_out(await imports.commit(session, book, import_id, background=background))
+    imported = await imports.commit(session, book, import_id, background=background)
+    if imported.status != before:  # committing twice is a no-op, and says nothing new
+        await import_events.reached(session, imported)
+    return import_out(imported)
 
 
 @router.post("/{import_id}/revert", summary="Remove every transaction the import added, in one action")
 async def revert_import(import_id: ImportId, book: CurrentBook, session: SessionDep) -> RevertOut:
     imported, removed, edited = await imports.revert(session, book, import_id)
+    await import_events.reached(session, imported, removed=removed)
     return RevertOut(session=import_out(imported), removed=removed, edited_since_commit=edited)
 
 

@@ -115,6 +115,14 @@ async def _recover_periodically(app: procrastinate.App, database: Database) -> N
 async def run_standalone(database: Database, settings: Settings, *, queues: list[str] | None, concurrency: int) -> None:
     """`fintrack worker`: run until SIGTERM or SIGINT, then let running jobs finish and return."""
     loop = asyncio.get_running_loop()
+    broker = None
+    if settings.REDIS_URL:
+        # Jobs publish events (an import's progress) for users' live sockets; without Redis they are stored only,
+        # and the servers' subscribers read them from history.
+        from fintrack.hub.broker import RedisBroker
+
+        broker = database.broker = RedisBroker(settings.REDIS_URL)
+        await broker.start()
     worker = asyncio.create_task(run(database, settings, queues=queues, concurrency=concurrency))
     stops = 0
 
@@ -137,6 +145,8 @@ async def run_standalone(database: Database, settings: Settings, *, queues: list
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
+        if broker is not None:
+            await broker.close()
     log.info("worker stopped")
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import bisect
+from collections.abc import Callable, Iterable, Iterator
 
 from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -62,6 +64,60 @@ def watch_pool(checked_out: Callable[[], int]) -> None:
     DB_CONNECTIONS_ACTIVE.set_function(lambda: float(checked_out()))
 
 
+class _QueuedBytes:
+    """What each hub connection has waiting in its outgoing buffer, read at scrape time: a histogram across
+    connections (one series, whatever the number of sockets) and the largest one."""
+
+    BUCKETS = (0, 1024, 16 * 1024, 64 * 1024, 256 * 1024, 1024 * 1024)
+
+    def __init__(self) -> None:
+        self.sizes: Callable[[], Iterable[int]] | None = None
+
+    def collect(self) -> Iterator[Metric]:
+        sizes = sorted(self.sizes()) if self.sizes is not None else []
+        buckets = [(str(b), float(bisect.bisect_right(sizes, b))) for b in self.BUCKETS]
+        yield HistogramMetricFamily(
+            "hub_connection_queued_bytes",
+            "Bytes waiting in each hub connection's outgoing buffer (across connections, at scrape time)",
+            buckets=[*buckets, ("+Inf", float(len(sizes)))],
+            sum_value=float(sum(sizes)),
+        )
+        yield GaugeMetricFamily(
+            "hub_connection_queued_bytes_max",
+            "The largest outgoing buffer of a hub connection",
+            value=sizes[-1] if sizes else 0,
+        )
+
+
+_QUEUED = _QueuedBytes()
+REGISTRY.register(_QUEUED)
+
+
+def watch_hub_buffers(sizes: Callable[[], Iterable[int]]) -> None:
+    _QUEUED.sizes = sizes
+
+
+class _ScrapeTime:
+    """Gauges read from a function at each scrape: the backup status file, written by `fintrack backup` processes
+    (a systemd timer, another container) that never serve /metrics themselves."""
+
+    def __init__(self) -> None:
+        self.read: Callable[[], Iterable[tuple[str, str, float]]] | None = None
+
+    def collect(self) -> Iterator[Metric]:
+        for name, help_text, value in self.read() if self.read is not None else ():
+            yield GaugeMetricFamily(name, help_text, value=value)
+
+
+_BACKUPS = _ScrapeTime()
+REGISTRY.register(_BACKUPS)
+
+
+def watch_backups(read: Callable[[], Iterable[tuple[str, str, float]]]) -> None:
+    """`read` returns (name, help, value) for each backup_* gauge (fintrack.backup.status.gauges)."""
+    _BACKUPS.read = read
+
+
 def render() -> bytes:
     return generate_latest(REGISTRY)
 
@@ -76,3 +132,11 @@ __all__ = [
     "JOB_QUEUE_DEPTH",
     "render",
 ]
+
+# Hub webhooks (fintrack.hub.webhooks).
+HUB_WEBHOOK_REQUESTS = Counter(
+    "hub_webhook_requests_total",
+    "Alerts received on hub webhooks, by outcome (published, duplicate, or why they were refused)",
+    ["outcome"],
+    registry=REGISTRY,
+)

@@ -56,11 +56,14 @@ class RequestContext:
         structlog.contextvars.bind_contextvars(request_id=request_id)
         status = 500
         started = time.perf_counter()
+        answered: float | None = None  # when an event stream started: its lifetime is not a latency
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, answered
             if message["type"] == "http.response.start":
                 status = message["status"]
+                if dict(message.get("headers", [])).get(b"content-type", b"").startswith(b"text/event-stream"):
+                    answered = time.perf_counter()
                 message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
             await send(message)
 
@@ -72,7 +75,7 @@ class RequestContext:
             template = getattr(route, "path", None) or "unmatched"
             method = scope["method"]
             HTTP_REQUESTS.labels(method, template, str(status)).inc()
-            HTTP_DURATION.labels(method, template).observe(elapsed)
+            HTTP_DURATION.labels(method, template).observe(elapsed if answered is None else answered - started)
             if template not in ("/healthz", "/metrics"):
                 log.info(
                     "request",

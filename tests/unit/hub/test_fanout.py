@@ -6,7 +6,7 @@ import asyncio
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hypothesis import given, settings
@@ -77,6 +77,12 @@ class FakeTransport:
 
     def is_closing(self) -> bool:
         return self.closing
+
+    def can_write_eof(self) -> bool:
+        return False
+
+    def write_eof(self) -> None:
+        self.closing = True
 
     def messages(self) -> list[dict[str, Any]]:
         out, stream = [], b"".join(self.writes)
@@ -362,3 +368,35 @@ def test_any_resume_delivers_each_retained_seq_once_in_order(retained_from, comm
     gaps = [m for m in messages if m["type"] == "gap"]
     if retained_from > after + 1 and committed >= retained_from:
         assert gaps[0]["from_seq"] == after + 1
+
+
+async def test_a_channel_ttl_turns_stale_live_publications_into_expired_gaps():
+    hub = Hub()
+    transport, conn = connect(hub)
+    await hub.subscribe(conn, "signals.btc", wire.New(), ttl=30)
+    now = datetime.now(UTC)
+    fresh = Publication("signals.btc", 1, 1, None, now, None, {"px": 1})
+    stale = Publication("signals.btc", 2, 1, None, now - timedelta(minutes=5), None, {"px": 2})
+    after = Publication("signals.btc", 3, 1, None, now, None, {"px": 3})
+    deliver(hub, [fresh, stale, after])
+    kinds = [(m["type"], m.get("seq", m.get("from_seq")), m.get("reason")) for m in transport.messages()]
+    assert kinds == [("pub", 1, None), ("gap", 2, "expired"), ("pub", 3, None)]
+
+
+async def test_a_resume_position_past_the_channels_end_holds_back_only_that_subscriber():
+    hub = Hub(history=FakeHistory([pub(s) for s in range(1, 6)]))
+    honest, honest_conn = connect(hub)
+    await hub.subscribe(honest_conn, "signals.btc", wire.New())
+    bogus, bogus_conn = connect(hub)
+    await hub.subscribe(bogus_conn, "signals.btc", wire.AfterSeq(1000))
+    deliver(hub, [pub(6), pub(7)])
+    assert honest.seqs() == [6, 7]  # a client's made-up position does not become the channel's
+    assert bogus.seqs() == []
+
+
+async def test_a_resume_from_before_a_reset_starts_the_new_epoch_over_with_a_gap():
+    hub = Hub(history=FakeHistory([pub(s, epoch=2) for s in range(1, 4)]))
+    transport, conn = connect(hub)
+    await hub.subscribe(conn, "signals.btc", wire.AfterSeq(40, epoch=1))
+    kinds = [(m["type"], m.get("seq"), m.get("reason")) for m in transport.messages()]
+    assert kinds == [("gap", None, "epoch_changed"), ("pub", 1, None), ("pub", 2, None), ("pub", 3, None)]

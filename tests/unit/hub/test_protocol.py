@@ -34,7 +34,9 @@ def test_every_client_message_decodes():
     assert latest.start == wire.LatestPerKey()  # type: ignore[union-attr]
     assert wire.decode('{"type":"subscribe","pattern":"signals.*"}') == wire.Subscribe(None, "signals.*", wire.New())
     assert wire.decode('{"type":"unsubscribe","channel":"a"}') == wire.Unsubscribe("a", None)
-    assert wire.decode('{"type":"ack","consumer":"bot-1","seq":9}') == wire.Ack("bot-1", 9)
+    assert wire.decode('{"type":"ack","channel":"signals.a","consumer":"bot-1","seq":9}') == wire.Ack(
+        "signals.a", "bot-1", 9
+    )
     published = wire.decode('{"type":"publish","channel":"a","payload":{"p":1},"idempotency_key":"k"}')
     assert published == wire.Publish("a", {"p": 1}, "k")
 
@@ -61,7 +63,16 @@ def test_every_client_message_decodes():
         ('{"type":"subscribe","channel":"a","from":{"since":"yesterday"}}', "bad_field", "from.since"),
         ('{"type":"subscribe","channel":"a","from":{"since":"2026-11-23T10:00:00"}}', "bad_field", "UTC offset"),
         ('{"type":"subscribe","pattern":"a.*","from":{"after_seq":1}}', "bad_field", "only supports"),
-        ('{"type":"ack","consumer":"c","seq":"9"}', "bad_field", "seq: must be an integer"),
+        ('{"type":"ack","channel":"a","consumer":"c","seq":"9"}', "bad_field", "seq: must be an integer"),
+        ('{"type":"ack","consumer":"c","seq":9}', "bad_message", "missing field 'channel'"),
+        ('{"type":"subscribe","pattern":"a.*","consumer":"c"}', "bad_field", "consumer: a durable consumer reads one"),
+        (
+            '{"type":"subscribe","channel":"a","consumer":"c","from":{"since":"2026-11-23T10:00:00+00:00"}}',
+            "bad_field",
+            "from: a new consumer starts",
+        ),
+        ('{"type":"publish","channel":"a","payload":1,"time":"yesterday"}', "bad_field", "time: must be an ISO 8601"),
+        ('{"type":"publish","channel":"a","payload":1,"key":""}', "bad_field", "key: must be a string"),
         ('{"type":"publish","channel":"a"}', "bad_message", "missing field 'payload'"),
         ('{"type":"ping","ref":[1]}', "bad_field", "ref: must be"),
     ],
