@@ -25,6 +25,7 @@ run: install ## Start FinTrack at http://127.0.0.1:8000 (embedded PostgreSQL unl
 
 test: install ## Lint, then run every test against a real embedded PostgreSQL
 	$(BIN)/ruff check src tests bench
+	@scripts/test-tools.sh
 	$(BIN)/python -m pytest
 
 lint: install ## ruff lint and format check

@@ -1,4 +1,4 @@
-"""The `fintrack` command line: serve, worker, db, user, token, demo."""
+"""The `fintrack` command line: serve, worker, db, user, token, demo, backup."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from fintrack.backup.commands import app as backup_app
 from fintrack.settings import Settings, SettingsError, load_settings
 
 app = typer.Typer(help="FinTrack: self-hosted household finance.", no_args_is_help=True, add_completion=False)
@@ -23,6 +24,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 hub_app = typer.Typer(help="The signal hub from the shell (FINTRACK_URL and FINTRACK_TOKEN, or --url and --token).")
 app.add_typer(hub_app, name="hub")
+app.add_typer(backup_app, name="backup")
 err = Console(stderr=True)
 T = TypeVar("T")
 
@@ -83,12 +85,18 @@ def serve(
 
 
 def _serve(settings: Settings, host: str | None, port: int | None) -> None:
+    import gc
+
     import uvicorn
 
     from fintrack.hub import ws
     from fintrack.main import create_app
 
     web = create_app(settings)
+    # What is imported and built by now lives as long as the process: keep it out of the cyclic collector's full
+    # passes, which otherwise walk all of it and stall every request for 0.3-0.6 s in the middle of a burst
+    # (measured with bench/hub_webhook_bench.py).
+    gc.freeze()
     uvicorn.run(
         web,
         ws=ws.serving(web),  # /ws on this same port, served by the hub's own protocol
@@ -98,6 +106,9 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> None:
         proxy_headers=True,
         forwarded_allow_ips="127.0.0.1",
         server_header=False,
+        # Server-Sent Events streams never end by themselves: give open requests this long, then cut them (WebSocket
+        # clients are told 1001 at once and resume elsewhere).
+        timeout_graceful_shutdown=10,
     )
 
 
@@ -440,6 +451,56 @@ def hub_tail(
         raise fail(str(exc)) from None
     except KeyboardInterrupt:
         pass
+
+
+webhook_app = typer.Typer(
+    help="TradingView-style webhooks publishing alerts on a channel (FINTRACK_URL, FINTRACK_TOKEN)."
+)
+hub_app.add_typer(webhook_app, name="webhook")
+
+
+@webhook_app.command("create")
+def hub_webhook_create(
+    channel: Annotated[str, typer.Option(help="the channel alerts are published on, e.g. signals.btcusdt")],
+    name: Annotated[str, typer.Option(help="a label to recognise the webhook by")] = "tradingview",
+    secret_in: Annotated[str, typer.Option(help="path: the URL is the secret; body: each alert carries it")] = "path",  # noqa: S107 - where the secret goes, not a secret
+    allow: Annotated[
+        list[str] | None, typer.Option(help="allowed sender: an IP, a CIDR network or the preset tradingview")
+    ] = None,
+    dedupe_seconds: Annotated[
+        int, typer.Option(min=0, help="a body repeated within this window is not re-published")
+    ] = 60,
+    url: HubUrl = "http://127.0.0.1:8000",
+    token: HubToken = "",
+    as_json: Annotated[bool, typer.Option("--json", help="print the whole answer as JSON")] = False,
+) -> None:
+    """Create a webhook; prints the URL and the message to paste into TradingView (the secret is shown only now)."""
+    import json
+
+    import httpx
+
+    if not token:
+        raise fail("no token: set FINTRACK_TOKEN or pass --token")
+    body = {"name": name, "channel": channel, "secret_in": secret_in, "allow": allow, "dedupe_seconds": dedupe_seconds}
+    try:
+        answer = httpx.post(
+            f"{url.rstrip('/')}/api/v1/hub/webhooks", json=body, headers={"Authorization": f"Bearer {token}"}
+        )
+    except httpx.HTTPError as exc:
+        raise fail(f"cannot reach {url}: {exc}") from None
+    if answer.status_code != 201:
+        try:
+            error = answer.json()["error"]
+            raise fail(f"{error['message']} ({error['code']})")
+        except (ValueError, KeyError, TypeError):
+            raise fail(f"{answer.status_code}: {answer.text[:300]}") from None
+    made = answer.json()
+    if as_json:
+        typer.echo(json.dumps(made))
+        return
+    typer.echo(f"Webhook URL:  {made['url']}")
+    typer.echo(f"Message:      {made['message']}")
+    err.print(f"webhook {made['id']} publishes on {made['channel']}; the secret is not shown again")
 
 
 def main() -> None:

@@ -35,7 +35,14 @@ PLACEHOLDER_SECRETS = frozenset(
     }
 )
 MIN_SECRET_LENGTH = 32
-FILE_SETTINGS = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY")
+FILE_SETTINGS = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SECRET_KEY",
+    "BACKUP_AGE_RECIPIENTS",
+    "BACKUP_S3_ACCESS_KEY_ID",
+    "BACKUP_S3_SECRET_ACCESS_KEY",
+)
 
 
 class SettingsError(RuntimeError):
@@ -67,6 +74,22 @@ class Settings(BaseSettings):
     LOGIN_WINDOW_SECONDS: int = Field(default=900, ge=1)
     WORKER_IN_PROCESS: bool = True
     WORKER_CONCURRENCY: int = Field(default=1, ge=1, le=100)
+    # Backups (fintrack.backup): kept in BACKUP_DIR (default: FINTRACK_DATA_DIR/backups) and, when a bucket is set,
+    # uploaded to S3-compatible object storage. Always encrypted with age to the public keys in BACKUP_AGE_RECIPIENTS.
+    BACKUP_DIR: Path | None = None
+    BACKUP_AGE_RECIPIENTS: str = ""
+    BACKUP_AGE_IDENTITY_FILE: Path | None = None
+    BACKUP_RETENTION_DAYS: int = Field(default=7, ge=1)
+    BACKUP_COMPRESSION: int = Field(default=6, ge=0, le=9)
+    BACKUP_S3_ENDPOINT: str | None = None
+    BACKUP_S3_REGION: str = "us-east-1"
+    BACKUP_S3_BUCKET: str | None = None
+    BACKUP_S3_PREFIX: str = "fintrack/"
+    BACKUP_S3_ACCESS_KEY_ID: str | None = None
+    BACKUP_S3_SECRET_ACCESS_KEY: str | None = None
+    BACKUP_S3_ADDRESSING_STYLE: Literal["path", "virtual", "auto"] = "path"
+    # Also write the backup_* metrics here after each run or verify (node-exporter's textfile collector, *.prom).
+    BACKUP_METRICS_TEXTFILE: Path | None = None
 
     @field_validator("DATABASE_URL")
     @classmethod
@@ -102,6 +125,10 @@ class Settings(BaseSettings):
     @property
     def secure_cookies(self) -> bool:
         return self.BASE_URL.startswith("https://")
+
+    @property
+    def backup_dir(self) -> Path:
+        return self.BACKUP_DIR or self.FINTRACK_DATA_DIR / "backups"
 
     def secret_key(self) -> str:
         """The configured key, or in development a random one kept in the data dir so sessions survive restarts."""

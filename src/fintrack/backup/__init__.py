@@ -1,0 +1,1 @@
+"""Encrypted, verified backups: `fintrack backup run | list | verify | restore`."""
