@@ -104,7 +104,7 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> None:
         port=port or settings.PORT,
         log_config=None,
         proxy_headers=True,
-        forwarded_allow_ips="127.0.0.1",
+        forwarded_allow_ips=settings.FORWARDED_ALLOW_IPS,
         server_header=False,
         # Server-Sent Events streams never end by themselves: give open requests this long, then cut them (WebSocket
         # clients are told 1001 at once and resume elsewhere).

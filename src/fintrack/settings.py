@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     BASE_URL: str = "http://127.0.0.1:8000"
     HOST: str = "127.0.0.1"
     PORT: int = Field(default=8000, ge=1, le=65535)
+    # The reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (addresses or networks,
+    # comma-separated, or "*"): behind Traefik or nginx, their address, or every client looks like the proxy.
+    FORWARDED_ALLOW_IPS: str = "127.0.0.1"
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     LOG_FORMAT: Literal["json", "console", "auto"] = "auto"
     MAX_BODY_BYTES: int = Field(default=1_048_576, ge=1024)
@@ -98,6 +101,14 @@ class Settings(BaseSettings):
             return None
         if not value.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
             raise ValueError("DATABASE_URL must be a postgresql:// URL (PostgreSQL is the only database)")
+        return value
+
+    @field_validator("FORWARDED_ALLOW_IPS")
+    @classmethod
+    def _addresses(cls, value: str) -> str:
+        from fintrack.ops.proxies import parse
+
+        parse(value)  # the error names the entry that is not an address
         return value
 
     @model_validator(mode="after")

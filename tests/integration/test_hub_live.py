@@ -332,6 +332,34 @@ async def test_presence_counts_subscribers_and_names_them_only_to_admins(live, c
         await conn.close()
 
 
+async def peer_seen(http: str, ws_url: str, token: str, channel: str, forwarded_for: str) -> str:
+    conn = await connect(f"{ws_url}?token={token}", additional_headers={"X-Forwarded-For": forwarded_for})
+    assert (await receive(conn))["type"] == "welcome"
+    await send(conn, type="subscribe", channel=channel, ref=1)
+    await receive(conn, "subscribed")
+    url = f"/api/v1/hub/channels/{channel}/presence"
+    async with httpx.AsyncClient(base_url=http) as client:
+        named = (await client.get(url, headers={"Authorization": f"Bearer {token}"})).json()
+    await conn.close()
+    [connection] = named["connections"]
+    return str(connection["peer"])
+
+
+async def test_presence_names_the_client_a_trusted_proxy_forwarded_and_nobody_elses(
+    live, committed, committed_url, settings
+):
+    admin = await user(committed, "proxied@example.com", admin=True)
+    # The test server trusts 127.0.0.1 (the default FORWARDED_ALLOW_IPS), as a hub behind Traefik trusts Traefik;
+    # "1.2.3.4" is what the client wrote itself, left of what the proxy appended.
+    seen = await peer_seen(live.http, live.url, admin.token, "signals.proxied", "1.2.3.4, 203.0.113.9")
+    assert seen == "203.0.113.9"
+    elsewhere = settings.model_copy(update={"FORWARDED_ALLOW_IPS": "10.42.40.2"})
+    with serving(committed_url, elsewhere) as other:
+        ws_url = f"ws://127.0.0.1:{other.live.port}/ws"
+        seen = await peer_seen(other.live.http, ws_url, admin.token, "signals.unproxied", "203.0.113.9")
+    assert seen.startswith("127.0.0.1:")  # the peer is not the trusted proxy: its header is ignored
+
+
 async def test_the_sdk_reads_a_durable_consumer_and_gets_what_it_did_not_ack_after_a_reconnect(live, committed):
     from fintrack.hub.client import HubClient, Pub
 

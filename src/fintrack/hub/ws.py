@@ -23,6 +23,7 @@ from fintrack.hub.durable import DurableConsumers
 from fintrack.hub.protocol import Close, ProtocolError
 from fintrack.hub.server import Connection, Hub, Overflow
 from fintrack.ops import metrics
+from fintrack.ops.proxies import TrustedProxies
 
 log = structlog.get_logger("fintrack.hub")
 PATH = "/ws"
@@ -106,6 +107,7 @@ def serving(app: Any, **options: Any) -> type[HubProtocol]:
     options.setdefault("publish", sources.publisher(app))
     options.setdefault("consumers", sources.StoredConsumers(app))
     options.setdefault("revalidate", sources.revalidator(app))
+    options.setdefault("proxies", TrustedProxies(app.state.settings.FORWARDED_ALLOW_IPS))
     return protocol_for(hub, sources.authenticator(app), sources.authorizer(app), **options)
 
 
@@ -141,6 +143,7 @@ def protocol_for(
     ping_interval: float = 20.0,
     recheck_interval: float = 30.0,
     token_factor: float = TOKEN_FACTOR,
+    proxies: TrustedProxies | None = None,
 ) -> type[HubProtocol]:
     """The class to pass as `uvicorn.Config(ws=...)`, bound to this hub."""
     return type(
@@ -159,6 +162,7 @@ def protocol_for(
             "ping_interval": ping_interval,
             "recheck_interval": recheck_interval,
             "token_factor": token_factor,
+            "proxies": proxies or TrustedProxies("127.0.0.1"),
             "live": set(),
             "keepalive": None,
             "rechecker": None,
@@ -178,6 +182,7 @@ class HubProtocol(DurableConsumers, asyncio.Protocol):
     ping_interval: float
     recheck_interval: float
     token_factor: float
+    proxies: TrustedProxies
     live: set[HubProtocol]
     keepalive: asyncio.TimerHandle | None
     rechecker: asyncio.TimerHandle | None
@@ -285,7 +290,11 @@ class HubProtocol(DurableConsumers, asyncio.Protocol):
         del self.buffer[: frames.head_length(self.buffer)]
         self.transport.write(answer)
         peer = self.transport.get_extra_info("peername")
-        self.conn = self.hub.connect(self.transport, f"{peer[0]}:{peer[1]}" if peer else "")
+        ident = ""
+        if peer:
+            host = self.proxies.client(peer[0], head.headers.get("x-forwarded-for"))
+            ident = f"{host}:{peer[1]}" if host == peer[0] else host  # behind a proxy its port means nothing
+        self.conn = self.hub.connect(self.transport, ident)
         self.server_state.connections.add(self)
         self._start_keepalive()
         token = parse_qs(url.query).get("token", [""])[0]
