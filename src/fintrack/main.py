@@ -10,13 +10,14 @@ from typing import Any
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from fintrack import logs, migrate
 from fintrack.auth.routes import router as auth_router
 from fintrack.backup import status as backup_status
 from fintrack.books.routes import router as books_router
+from fintrack.budgets.routes import router as budgets_router
 from fintrack.categorize.routes import router as categorize_router
 from fintrack.db import Database
 from fintrack.errors import DomainError, error_body
@@ -35,6 +36,8 @@ from fintrack.rules.routes import router as rules_router
 from fintrack.schemas import ErrorOut
 from fintrack.settings import Settings, get_settings
 from fintrack.transactions.routes import router as transactions_router
+from fintrack.web import errors as web_errors
+from fintrack.web import routes as web
 
 log = structlog.get_logger("fintrack")
 HTTP_CODES = {
@@ -103,6 +106,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         ledger_router,
         transactions_router,
         reports_router,
+        budgets_router,
         imports_router,
         profiles_router,
         categorize_router,
@@ -111,10 +115,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     ):
         # Documented once for every route: schemathesis and API clients rely on the error shape.
         app.include_router(router, responses={"4XX": {"model": ErrorOut, "description": "The error shape"}})
+    web.install(app)  # the pages: after the API, so /api/... never reaches a page route
     app.add_middleware(
         BodyLimits,
         max_bytes=settings.MAX_BODY_BYTES,
-        raw_paths=("/api/v1/imports",),
+        raw_paths=("/api/v1/imports", "/imports"),
         raw_max_bytes=settings.IMPORT_MAX_BYTES,
     )
     app.add_middleware(RequestContext)
@@ -124,22 +129,28 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
 def _error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
-    async def domain_error(request: Request, exc: DomainError) -> JSONResponse:
+    async def domain_error(request: Request, exc: DomainError) -> Response:
+        if web_errors.is_page(request):
+            return web_errors.render(request, exc.code, exc.status, exc.message)
         headers = {"Retry-After": str(exc.details["retry_after"])} if "retry_after" in exc.details else None
         return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=exc.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         errors = [_problem(e) for e in exc.errors()]
         first = errors[0] if errors else {"field": "request", "message": "invalid"}
+        if web_errors.is_page(request):
+            return web_errors.render(request, "validation_error", 422, f"{first['field']}: {first['message']}")
         return JSONResponse(
             error_body("validation_error", f"{first['field']}: {first['message']}", {"errors": errors}),
             status_code=422,
         )
 
     @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: HTTPException) -> Response:
         code = HTTP_CODES.get(exc.status_code, "http_error")
+        if web_errors.is_page(request) and exc.status_code in (404, 405):
+            return web_errors.render(request, code, exc.status_code, web_errors.NO_SUCH_PAGE)
         return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(Exception)

@@ -36,10 +36,12 @@ def load_models() -> None:
     """Import every domain's models so Base.metadata knows all tables."""
     from fintrack.auth import models as _auth  # noqa: F401
     from fintrack.books import models as _books  # noqa: F401
+    from fintrack.budgets import models as _budgets  # noqa: F401
     from fintrack.categorize import models as _categorize  # noqa: F401
     from fintrack.hub import models as _hub  # noqa: F401
     from fintrack.imports import models as _imports  # noqa: F401
     from fintrack.jobs import models as _jobs  # noqa: F401
     from fintrack.ledger import models as _ledger  # noqa: F401
+    from fintrack.recurring import models as _recurring  # noqa: F401
     from fintrack.rules import models as _rules  # noqa: F401
     from fintrack.transactions import models as _transactions  # noqa: F401

@@ -166,6 +166,8 @@ class Walk:
 BODY_VALUES: dict[str, dict[str, Any]] = {
     "TransferCreate": {"amount": "10.00", "to_amount": "10.00"},
     "FxRatePut": {"currency": "EUR"},  # neither Alice's (BRL) nor Bob's (USD) base currency
+    "BudgetCreate": {"amount": "10.00"},  # a limit is above zero
+    "BudgetUpdate": {"amount": "10.00"},
     "CsvMapping": {
         "date": 0,
         "amount": 1,
@@ -571,9 +573,12 @@ ROUTES: dict[tuple[str, str], BookScoped | UserScoped] = {
     ("GET", "/api/v1/transactions/{transaction_id}/suggestion"): BookScoped(Refused("transaction_not_found"), "read"),
     ("POST", "/api/v1/categorize/suggest"): BookScoped(Served(), "read"),  # learned from Bob's history only
     ("GET", "/api/v1/search"): BookScoped(Served(), "read"),
-    ("GET", "/api/v1/reports/balances"): BookScoped(Served(), "read"),
-    ("GET", "/api/v1/reports/categories"): BookScoped(Served(), "read"),
-    ("GET", "/api/v1/reports/cashflow"): BookScoped(Served(), "read"),
+    # Reports filtered by Alice's account ids: refused, as made-up ids are.
+    ("GET", "/api/v1/reports/balances"): BookScoped(Refused("account_not_found"), "read"),
+    ("GET", "/api/v1/reports/categories"): BookScoped(Refused("account_not_found"), "read"),
+    ("GET", "/api/v1/reports/cashflow"): BookScoped(Refused("account_not_found"), "read"),
+    ("GET", "/api/v1/reports/category-trends"): BookScoped(Refused("account_not_found"), "read"),
+    ("GET", "/api/v1/reports/net-worth"): BookScoped(Refused("account_not_found"), "read"),
     ("GET", "/api/v1/rules"): BookScoped(Served(), "read"),
     # Before POST: the order must name every rule, and an editor's new rule would be missing from it.
     ("PUT", "/api/v1/rules/order"): BookScoped(Refused("rule_order_mismatch", 422), "write"),
@@ -584,6 +589,12 @@ ROUTES: dict[tuple[str, str], BookScoped | UserScoped] = {
     ("PATCH", "/api/v1/rules/{rule_id}"): BookScoped(Refused("rule_not_found"), "write"),
     ("DELETE", "/api/v1/rules/{rule_id}"): BookScoped(Refused("rule_not_found"), "write"),
     ("POST", "/api/v1/rules/{rule_id}/apply"): BookScoped(Refused("rule_not_found"), "write"),
+    ("GET", "/api/v1/budgets"): BookScoped(Served(), "read"),
+    ("POST", "/api/v1/budgets"): BookScoped(Refused("unknown_category", 422), "write"),
+    ("GET", "/api/v1/budgets/status"): BookScoped(Served(), "read"),
+    ("GET", "/api/v1/budgets/{budget_id}"): BookScoped(Refused("budget_not_found"), "read"),
+    ("PATCH", "/api/v1/budgets/{budget_id}"): BookScoped(Refused("budget_not_found"), "write"),
+    ("DELETE", "/api/v1/budgets/{budget_id}"): BookScoped(Refused("budget_not_found"), "write"),
 }
 
 
@@ -695,6 +706,9 @@ async def furnish(alice: Persona) -> Household:
         "rule_id": alices_rule["id"],
         "profile_id": profile["profile_id"],
     }
+    # On the parent category: an editor's new budget (on the child) must not collide with it.
+    budget = {"category_id": category["id"], "amount": "800.00", "starts": "2026-11"}
+    ids["budget_id"] = (await _made(alice.post(f"{API}/budgets", json=budget, **key("/budgets"))))["id"]
     spare = {
         **ids,
         "account_id": (await _made(alice.post(f"{API}/accounts", json={"name": f"{SECRET} spare"})))["id"],
@@ -707,6 +721,10 @@ async def furnish(alice: Persona) -> Household:
         "row_id": spare_row,
         "rule_id": spare_rule["id"],
     }
+    # Its own category: deleting the spare category (earlier in an editor's walk) would take its budget along.
+    budgeted = await _made(alice.post(f"{API}/categories", json={"name": f"{SECRET} spare budget"}))
+    spare_budget = {"category_id": budgeted["id"], "amount": "1.00"}
+    spare["budget_id"] = (await _made(alice.post(f"{API}/budgets", json=spare_budget)))["id"]
     return Household(ids=ids, spare=spare, payee=payee["name"], tag=tag["name"])
 
 
@@ -731,6 +749,7 @@ async def snapshot(alice: Persona, home: Household) -> dict[str, Any]:
         "/import-profiles",
         "/tokens",
         "/rules",
+        "/budgets?month=2026-11",
     ):
         response = await alice.get(API + url)
         assert response.status_code == 200, f"{url}: {response.text}"

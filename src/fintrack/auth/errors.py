@@ -56,6 +56,18 @@ class WeakPassword(InvalidInput):
     code = "weak_password"
 
 
+class WrongPassword(InvalidInput):
+    """The current password is not right."""
+
+    code = "wrong_password"
+
+
+class UnknownLanguage(InvalidInput):
+    """FinTrack speaks pt-BR and en."""
+
+    code = "unknown_language"
+
+
 class AdminRequired(Forbidden):
     """Only an administrator may do this."""
 
@@ -72,5 +84,7 @@ __all__ = [
     "LoginThrottled",
     "MissingScope",
     "SetupDone",
+    "UnknownLanguage",
     "WeakPassword",
+    "WrongPassword",
 ]

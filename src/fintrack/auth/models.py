@@ -20,6 +20,8 @@ class User(Base):
     email: Mapped[str] = mapped_column(Text)
     password_hash: Mapped[str] = mapped_column(Text)
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    # The web UI's language ("pt-BR", "en"); None: the browser's.
+    language: Mapped[str | None] = mapped_column(String(10), nullable=True)
     default_book_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("books.id", ondelete="SET NULL"), nullable=True
     )

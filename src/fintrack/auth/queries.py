@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fintrack.auth.models import ApiToken, LoginAttempt, User, WebSession
@@ -77,3 +77,16 @@ async def failures_since(
     if ip is not None:
         query = query.where(LoginAttempt.ip == ip)
     return int(await session.scalar(query) or 0)
+
+
+async def end_other_sessions(session: AsyncSession, user_id: int, keep_hash: str | None) -> int:
+    """Log the user out everywhere but the session with `keep_hash` (after a password change)."""
+    query = delete(WebSession).where(WebSession.user_id == user_id)
+    if keep_hash is not None:
+        query = query.where(WebSession.token_hash != keep_hash)
+    result = await session.execute(query)
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def all_users(session: AsyncSession) -> list[User]:
+    return list(await session.scalars(select(User).order_by(User.id)))

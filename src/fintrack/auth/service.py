@@ -16,6 +16,9 @@ from fintrack.auth.errors import (
     LoginThrottled,
     MissingScope,
     SetupDone,
+    UnknownLanguage,
+    WeakPassword,
+    WrongPassword,
 )
 from fintrack.auth.models import ApiToken, LoginAttempt, User, WebSession
 from fintrack.auth.scopes import ALL_SCOPES, Scope
@@ -222,3 +225,30 @@ async def revoke_token(session: AsyncSession, user: User, token_id: int) -> ApiT
         row.revoked_at = now()
         await session.flush()
     return row
+
+
+async def change_password(session: AsyncSession, principal: Principal, current: str, new: str) -> int:
+    """Set a new password (the current one proves it is the user) and end every other web session, since a
+    password is changed when someone else may know the old one. Returns how many sessions were ended."""
+    user = principal.user
+    if not passwords.verify(user.password_hash, current):
+        raise WrongPassword(field="current_password")
+    try:
+        user.password_hash = passwords.hash_password(new)
+    except WeakPassword as weak:
+        raise WeakPassword(weak.message, field="new_password") from None
+    keep = tokens.digest(principal.session_token) if principal.session_token else None
+    ended = await queries.end_other_sessions(session, user.id, keep)
+    await session.flush()
+    return ended
+
+
+LANGUAGES = ("pt-BR", "en")
+
+
+async def set_language(session: AsyncSession, user: User, language: str | None) -> None:
+    """The web UI's language for this user; None follows the browser."""
+    if language is not None and language not in LANGUAGES:
+        raise UnknownLanguage(field="language", allowed=list(LANGUAGES))
+    user.language = language
+    await session.flush()

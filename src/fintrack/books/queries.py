@@ -49,3 +49,14 @@ async def owner_count(session: AsyncSession, book_id: int) -> int:
         await session.scalar(select(func.count()).where(BookMember.book_id == book_id, BookMember.role == Role.owner))
         or 0
     )
+
+
+async def all_memberships(session: AsyncSession) -> list[tuple[Book, str, Role]]:
+    """Every book with each member's email and role (the admin's overview), books in creation order."""
+    result = await session.execute(
+        select(Book, User.email, BookMember.role)
+        .join(BookMember, BookMember.book_id == Book.id)
+        .join(User, User.id == BookMember.user_id)
+        .order_by(Book.id, User.email)
+    )
+    return [(row[0], row[1], row[2]) for row in result]

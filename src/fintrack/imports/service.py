@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fintrack import jobs
 from fintrack.books.access import BookAccess
+from fintrack.budgets import flows as budget_flows
 from fintrack.imports import explain, profiles, queries
 from fintrack.imports.errors import (
     AlreadyCommitted,
@@ -168,6 +169,7 @@ async def write(session: AsyncSession, access: BookAccess, imported: ImportSessi
     imported.status, imported.committed_at, imported.progress = "committed", _now(), None
     await learn_later(session, access.id)
     await session.flush()
+    await budget_flows.import_committed(session, access.id, imported.id)
     IMPORT_SESSIONS.labels(imported.format, "committed").inc()
     return imported
 

@@ -128,3 +128,13 @@ async def rates_on(session: AsyncSession, book_id: int, currencies: set[str], da
     if day is not None:
         query = query.where(FxRate.day <= day)
     return {row[0]: row[1] for row in await session.execute(query)}
+
+
+async def month_totals_since(session: AsyncSession, book_id: int, since: date) -> list[tuple[int, date, Decimal]]:
+    """Each account's net change per month from `since` (the maintained totals: no scan of history)."""
+    query = (
+        select(AccountMonthTotal.account_id, AccountMonthTotal.month, AccountMonthTotal.total)
+        .join(Account, Account.id == AccountMonthTotal.account_id)
+        .where(Account.book_id == book_id, AccountMonthTotal.month >= since)
+    )
+    return [(r[0], r[1], r[2]) for r in await session.execute(query)]

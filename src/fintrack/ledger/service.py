@@ -113,6 +113,32 @@ async def accounts_with_balances(session: AsyncSession, access: BookAccess) -> l
     return [(row, balances.get(row.id, row.opening_balance)) for row in rows]
 
 
+async def balance_trends(
+    session: AsyncSession, access: BookAccess, today: date, months: int = 12
+) -> dict[int, list[Decimal]]:
+    """Each account's balance at the end of each of the last `months` months, oldest first (this month last:
+    today's balance), walked back from the current balance through the maintained monthly totals."""
+    first = _month_start(today, months - 1)
+    current = await queries.balances(session, access.id)
+    changes: dict[tuple[int, date], Decimal] = {}
+    for account_id, month, total in await queries.month_totals_since(session, access.id, first):
+        changes[account_id, month] = total
+    starts = [_month_start(today, back) for back in range(months)]  # this month first
+    trends: dict[int, list[Decimal]] = {}
+    for account_id, balance in current.items():
+        series = []
+        for month in starts:
+            series.append(balance)
+            balance -= changes.get((account_id, month), Decimal(0))
+        trends[account_id] = series[::-1]
+    return trends
+
+
+def _month_start(today: date, back: int) -> date:
+    index = today.year * 12 + today.month - 1 - back
+    return date(index // 12, index % 12 + 1, 1)
+
+
 # Categories
 
 

@@ -1,24 +1,45 @@
-"""Balances and summaries of a book, in its base currency."""
+"""Balances and summaries of a book, in its base currency: what the reports API and the web UI show."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal
+from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fintrack.books.access import BookAccess
 from fintrack.errors import InvalidInput
 from fintrack.ledger import queries as ledger_queries
+from fintrack.ledger.errors import AccountNotFound
 from fintrack.ledger.schemas import BalanceOut, BalancesOut
 from fintrack.money import format_amount, quantize
 from fintrack.reports import queries
-from fintrack.reports.schemas import CashflowReport, CategoryLine, CategoryReport, MonthLine
+from fintrack.reports.schemas import (
+    CashflowReport,
+    CategoryLine,
+    CategoryReport,
+    CategoryTrendsReport,
+    MonthLine,
+    NetWorthPoint,
+    NetWorthReport,
+    TrendSeries,
+)
+
+MAX_ACCOUNTS = 100
+DEFAULT_TOP = 8
+MAX_TOP = 50
+_RATE = Decimal("0.0001")
+Kind = Literal["expense", "income"]
 
 
-async def balances(session: AsyncSession, access: BookAccess, as_of: dt.date | None) -> BalancesOut:
+async def balances(
+    session: AsyncSession, access: BookAccess, as_of: dt.date | None, account_ids: Sequence[int] | None = None
+) -> BalancesOut:
     base = access.book.base_currency
-    accounts = await ledger_queries.accounts(session, access.id)
+    wanted = await _accounts(session, access, account_ids)
+    accounts = [a for a in await ledger_queries.accounts(session, access.id) if wanted is None or a.id in wanted]
     amounts = await ledger_queries.balances(session, access.id, as_of)
     rates = await ledger_queries.rates_on(session, access.id, {a.currency for a in accounts} - {base}, as_of)
     lines, total, missing = [], Decimal(0), set()
@@ -49,22 +70,66 @@ async def balances(session: AsyncSession, access: BookAccess, as_of: dt.date | N
     )
 
 
-def _period(date_from: dt.date | None, date_to: dt.date | None) -> tuple[dt.date, dt.date]:
-    today = dt.date.today()
-    end = date_to or today
-    start = date_from or end.replace(day=1)
+def period(date_from: dt.date | None, date_to: dt.date | None, months: int = 12) -> tuple[dt.date, dt.date]:
+    """The range a report covers: by default up to today, from the first day of the `months`-th month back."""
+    end = date_to or dt.date.today()
+    start = date_from or _add_months(end.replace(day=1), 1 - months)
     if start > end:
-        raise InvalidInput("date_from is after date_to", field="date_from")
+        raise InvalidInput(f"date_from ({start}) is after date_to ({end})", field="date_from")
     return start, end
 
 
+def _add_months(month: dt.date, n: int) -> dt.date:
+    index = month.year * 12 + month.month - 1 + n
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def _months(start: dt.date, end: dt.date) -> list[dt.date]:
+    first, last = start.replace(day=1), end.replace(day=1)
+    months = [first]
+    while months[-1] < last:
+        months.append(_add_months(months[-1], 1))
+    return months
+
+
+async def _accounts(session: AsyncSession, access: BookAccess, account_ids: Sequence[int] | None) -> list[int] | None:
+    """The filter's account ids, sorted, once each; None (every account) when there is no filter.
+
+    An id from another book gets the answer a made-up id gets, so the filter reveals nothing of other households.
+    """
+    if not account_ids:
+        return None
+    wanted = set(account_ids)
+    if len(wanted) > MAX_ACCOUNTS:
+        raise InvalidInput(f"at most {MAX_ACCOUNTS} accounts per report", field="account_id")
+    found = await ledger_queries.accounts_by_ids(session, access.id, wanted)
+    unknown = sorted(wanted - found.keys())
+    if unknown:
+        raise AccountNotFound(
+            f"no such account in this book: account_id {', '.join(map(str, unknown))}",
+            field="account_id",
+            account_ids=unknown,
+        )
+    return sorted(wanted)
+
+
+def _missing(rows: Sequence[object]) -> list[str]:
+    return sorted({c for row in rows for c in row.missing})  # type: ignore[attr-defined]
+
+
 async def by_category(
-    session: AsyncSession, access: BookAccess, date_from: dt.date | None, date_to: dt.date | None
+    session: AsyncSession,
+    access: BookAccess,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+    account_ids: Sequence[int] | None = None,
 ) -> CategoryReport:
-    start, end = _period(date_from, date_to)
+    """Totals per category (children apart from their parents); the default range is this month."""
+    start, end = period(date_from, date_to, months=1)
+    accounts = await _accounts(session, access, account_ids)
     base = access.book.base_currency
     categories = {c.id: c for c in await ledger_queries.categories(session, access.id)}
-    rows = await queries.by_category(session, access.id, base, start, end)
+    rows = await queries.by_category(session, access.id, base, start, end, accounts)
     lines = []
     for row in rows:
         category = categories.get(row.key)
@@ -80,29 +145,165 @@ async def by_category(
             )
         )
     lines.sort(key=lambda line: Decimal(line.total))
-    missing = sorted({c for row in rows for c in row.missing})
-    return CategoryReport(base_currency=base, date_from=start, date_to=end, lines=lines, missing_rates=missing)
+    return CategoryReport(
+        base_currency=base,
+        date_from=start,
+        date_to=end,
+        account_ids=accounts,
+        lines=lines,
+        missing_rates=_missing(rows),
+    )
+
+
+def _month_line(month: dt.date, income: Decimal, total: Decimal, count: int, base: str) -> MonthLine:
+    income, net = quantize(income, base), quantize(total, base)
+    return MonthLine(
+        month=month,
+        income=format_amount(income, base),
+        expense=format_amount(net - income, base),
+        net=format_amount(net, base),
+        # Of the money that came in, the share that stayed; with no income there is no rate to speak of.
+        savings_rate=f"{(net / income).quantize(_RATE):f}" if income > 0 else None,
+        count=count,
+    )
 
 
 async def cashflow(
-    session: AsyncSession, access: BookAccess, date_from: dt.date | None, date_to: dt.date | None
+    session: AsyncSession,
+    access: BookAccess,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+    account_ids: Sequence[int] | None = None,
 ) -> CashflowReport:
-    end = date_to or dt.date.today()
-    start = date_from or dt.date(end.year - 1, end.month, 1)
-    start, end = _period(start, end)
+    """Income, expense, net and savings rate per month (default: the last twelve months, this one included)."""
+    start, end = period(date_from, date_to)
+    accounts = await _accounts(session, access, account_ids)
     base = access.book.base_currency
-    rows = await queries.by_month(session, access.id, base, start, end)
-    months = []
+    rows = await queries.by_month(session, access.id, base, start, end, accounts)
+    found = {row.key: row for row in rows}
+    months, income, total, count = [], Decimal(0), Decimal(0), 0
+    for month in _months(start, end):
+        row = found.get(month)
+        month_income = (row.inflow or Decimal(0)) if row else Decimal(0)
+        month_total = (row.total or Decimal(0)) if row else Decimal(0)
+        month_count = row.n if row else 0
+        months.append(_month_line(month, month_income, month_total, month_count, base))
+        income, total, count = income + month_income, total + month_total, count + month_count
+    return CashflowReport(
+        base_currency=base,
+        date_from=start,
+        date_to=end,
+        account_ids=accounts,
+        months=months,
+        total=_month_line(months[0].month, income, total, count, base),
+        missing_rates=_missing(rows),
+    )
+
+
+async def category_trends(
+    session: AsyncSession,
+    access: BookAccess,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+    account_ids: Sequence[int] | None = None,
+    *,
+    kind: Kind = "expense",
+    top: int = DEFAULT_TOP,
+) -> CategoryTrendsReport:
+    """Per month, the `top` largest top-level categories of `kind` (subcategories rolled up), then `others`.
+
+    Uncategorized lines have no kind: their money out counts as expense, their money in as income.
+    """
+    if not 1 <= top <= MAX_TOP:
+        raise InvalidInput(f"top must be between 1 and {MAX_TOP}", field="top")
+    start, end = period(date_from, date_to)
+    accounts = await _accounts(session, access, account_ids)
+    base = access.book.base_currency
+    categories = {c.id: c for c in await ledger_queries.categories(session, access.id)}
+    rows = await queries.by_month_and_top_category(session, access.id, base, start, end, accounts)
+    months = _months(start, end)
+    column = {month: i for i, month in enumerate(months)}
+    per_category: dict[int, list[Decimal]] = {}
+    uncategorized = [Decimal(0)] * len(months)
     for row in rows:
         total, inflow = row.total or Decimal(0), row.inflow or Decimal(0)
-        months.append(
-            MonthLine(
-                month=row.key,
-                income=format_amount(inflow, base),
-                expense=format_amount(total - inflow, base),
-                net=format_amount(total, base),
-                count=row.n,
-            )
+        if row.top is None:
+            uncategorized[column[row.month]] += inflow if kind == "income" else total - inflow
+        elif row.top in categories and categories[row.top].kind.value == kind:
+            per_category.setdefault(row.top, [Decimal(0)] * len(months))[column[row.month]] += total
+
+    def series(
+        bucket: Literal["category", "others", "uncategorized"], ids: list[int], amounts: list[Decimal]
+    ) -> TrendSeries:
+        single = categories[ids[0]] if bucket == "category" else None
+        return TrendSeries(
+            bucket=bucket,
+            category_id=single.id if single else None,
+            category=single.name if single else None,
+            total=format_amount(sum(amounts, Decimal(0)), base),
+            amounts=[format_amount(a, base) for a in amounts],
+            category_ids=ids,
         )
-    missing = sorted({c for row in rows for c in row.missing})
-    return CashflowReport(base_currency=base, date_from=start, date_to=end, months=months, missing_rates=missing)
+
+    # Largest first by size over the whole range, then by name so equal sizes keep a stable order.
+    ranked = sorted(per_category, key=lambda c: (-abs(sum(per_category[c], Decimal(0))), categories[c].name, c))
+    out = [series("category", [c], per_category[c]) for c in ranked[:top]]
+    if rest := ranked[top:]:
+        amounts = [sum((per_category[c][i] for c in rest), Decimal(0)) for i in range(len(months))]
+        out.append(series("others", sorted(rest), amounts))
+    if any(uncategorized):
+        out.append(series("uncategorized", [], uncategorized))
+    return CategoryTrendsReport(
+        base_currency=base,
+        date_from=start,
+        date_to=end,
+        account_ids=accounts,
+        kind=kind,
+        months=months,
+        series=out,
+        missing_rates=_missing(rows),
+    )
+
+
+async def net_worth(
+    session: AsyncSession,
+    access: BookAccess,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+    account_ids: Sequence[int] | None = None,
+) -> NetWorthReport:
+    """The total balance at each month's end (the last month: at date_to), default the last twelve months."""
+    start, end = period(date_from, date_to)
+    accounts = await _accounts(session, access, account_ids)
+    base = access.book.base_currency
+    rows = await queries.net_worth(session, access.id, base, start.replace(day=1), end.replace(day=1), end, accounts)
+    points = [
+        NetWorthPoint(
+            month=row.month,
+            as_of=row.day,
+            assets=format_amount(row.assets, base),
+            liabilities=format_amount(row.liabilities, base),
+            net_worth=format_amount(row.total, base),
+        )
+        for row in rows
+    ]
+    if not points:  # a book without accounts is worth nothing, every month
+        zero = format_amount(Decimal(0), base)
+        points = [
+            NetWorthPoint(
+                month=m,
+                as_of=min(_add_months(m, 1) - dt.timedelta(days=1), end),
+                assets=zero,
+                liabilities=zero,
+                net_worth=zero,
+            )
+            for m in _months(start, end)
+        ]
+    return NetWorthReport(
+        base_currency=base,
+        date_from=start,
+        date_to=end,
+        account_ids=accounts,
+        months=points,
+        missing_rates=_missing(rows),
+    )

@@ -52,6 +52,14 @@ class Transaction(Base):
         Index(
             "transactions_search", "search_text", postgresql_using="gin", postgresql_ops={"search_text": "gin_trgm_ops"}
         ),
+        # Reports read every non-transfer row of a date range: an index-only scan (migration 0012).
+        Index(
+            "transactions_report",
+            "book_id",
+            "date",
+            postgresql_include=["id", "account_id", "category_id", "currency", "amount"],
+            postgresql_where=text("transfer_id IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)

@@ -313,3 +313,15 @@ async def insert_splits(session: AsyncSession, rows: Sequence[Mapping[str, Any]]
 async def insert_tags(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
     if rows:
         await copy_rows(session, "transaction_tags", TAG_COLUMNS, ((r["transaction_id"], r["tag_id"]) for r in rows))
+
+
+async def sum_after(session: AsyncSession, book_id: int, account_id: int, day: dt.date, ident: int) -> Decimal:
+    """The sum of an account's transactions newer than (day, id) in register order (one range scan of
+    transactions_account_date): the running balance at any row is the current balance minus this."""
+    newer = tuple_(Transaction.date, Transaction.id) > tuple_(literal(day), literal(ident))
+    total = await session.scalar(
+        select(func.coalesce(func.sum(Transaction.amount), 0)).where(
+            Transaction.book_id == book_id, Transaction.account_id == account_id, newer
+        )
+    )
+    return Decimal(total or 0)

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
 
+from fintrack.budgets import flows as budget_flows
 from fintrack.categorize import service as categorize
 from fintrack.deps import CurrentBook, SessionDep
 from fintrack.idempotency import IdempotencyDep
@@ -70,7 +71,9 @@ async def create_transaction(
 ) -> TransactionOut:
     if replay := await idem.replay():
         return replay  # type: ignore[return-value]
-    return await idem.save(201, await transactions.create(session, book, body))
+    created = await idem.save(201, await transactions.create(session, book, body))
+    await budget_flows.spending_changed(session, book.id, [created.date])  # last: it may emit hub events
+    return created
 
 
 @router.post(
@@ -85,7 +88,9 @@ async def create_transactions(
     if replay := await idem.replay():
         return replay  # type: ignore[return-value]
     ids = await transactions.create_many(session, book, body.transactions)
-    return await idem.save(201, BulkCreated(created=len(ids), ids=ids))
+    created = await idem.save(201, BulkCreated(created=len(ids), ids=ids))
+    await budget_flows.spending_changed(session, book.id, [t.date for t in body.transactions])
+    return created
 
 
 @router.get("/transactions/{transaction_id}", tags=["transactions"], summary="One transaction")
@@ -106,6 +111,8 @@ async def update_transaction(
     if changes.keys() & {"category_id", "description", "memo", "payee", "splits"}:
         # A correction is learned at once: the next suggestion already counts this transaction.
         await categorize.learn(session, book.id, [updated.id])
+    if changes.keys() & {"account_id", "date", "amount", "category_id", "splits"}:
+        await budget_flows.spending_changed(session, book.id, [updated.date])
     return updated
 
 

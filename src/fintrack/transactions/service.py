@@ -302,3 +302,15 @@ async def _outputs_for(session: AsyncSession, rows: Sequence[Any]) -> list[Trans
         )
         for r in rows
     ]
+
+
+async def balance_after(
+    session: AsyncSession, access: BookAccess, account_id: int, at: tuple[dt.date, int] | None
+) -> Decimal:
+    """An account's balance just after the transaction at `at` (date, id) in register order, or its current
+    balance: what a register page starts its running balance from."""
+    account = await ledger.get_account(session, access, account_id)
+    current = (await ledger_queries.balances(session, access.id)).get(account.id, account.opening_balance)
+    if at is None:
+        return current
+    return current - await queries.sum_after(session, access.id, account.id, *at)

@@ -1,0 +1,1 @@
+"""Budgets: a monthly limit per category, its status (with rollover) and alerts when spending crosses 80 and 100 %."""
