@@ -32,6 +32,7 @@ from fintrack.ops import metrics
 from fintrack.ops.middleware import BodyLimits, RequestContext
 from fintrack.ops.routes import router as ops_router
 from fintrack.reports.routes import router as reports_router
+from fintrack.recurring.routes import router as recurring_router
 from fintrack.rules.routes import router as rules_router
 from fintrack.schemas import ErrorOut
 from fintrack.settings import Settings, get_settings
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         profiles_router,
         categorize_router,
         rules_router,
+        recurring_router,
         hub_router,
     ):
         # Documented once for every route: schemathesis and API clients rely on the error shape.

@@ -40,7 +40,7 @@ async def first_run(seen: Watched) -> None:
     await page.locator("#book_name").fill("Casa da Ana")
     await page.locator("#language").select_option("pt-BR")
     await page.locator("form button[type=submit]").click()
-    await expect(page.locator("h1")).to_have_text("Painel")
+    await expect(page.locator("h1")).to_have_text("Painel")  # pt-BR, as chosen
 
 
 async def test_a_new_user_imports_a_statement_and_finds_their_way_around(browser, app_server):
@@ -53,13 +53,13 @@ async def test_a_new_user_imports_a_statement_and_finds_their_way_around(browser
     await page.locator("#acc-name").fill("Nubank")
     await page.locator("#acc-type").select_option("credit_card")
     await page.locator("#acc-opening").fill("0,00")
-    await page.get_by_role("button", name="Abrir").click()
+    await page.locator("form[action='/accounts'] button[type=submit]").click()
     await expect(page.get_by_role("link", name="Nubank")).to_be_visible()
 
     # The import wizard: drop the file, preview, commit.
     await seen.go("/imports")
     await page.locator("#imp-file").set_input_files(str(STATEMENT))
-    await page.get_by_role("button", name="Pré-visualizar").click()
+    await page.locator("form[action='/imports'] button[type=submit]").click()
     await expect(page).to_have_url(re.compile(r"/imports/\d+$"))
     await expect(page.locator("#content tbody tr")).to_have_count(5)  # MANIFEST.md: 5 transactions
     await page.locator("form[action$='/commit'] button").click()
@@ -109,7 +109,7 @@ async def test_every_page_is_accessible_and_photographed_in_both_languages(brows
         for path in PAGES:
             await seen.go(path)
             await page.wait_for_load_state("networkidle")
-            await page.screenshot(path=shots / f"{language}{path.replace('/', '_') or '_home'}.png", full_page=True)
+            await page.screenshot(path=shots / f"{language}_{path.strip('/') or 'dashboard'}.png", full_page=True)
             problems += [f"{language} {path}: {v}" for v in await axe_violations(page)]
         await page.set_viewport_size({"width": 390, "height": 844})  # a phone
         await seen.go("/")

@@ -14,6 +14,7 @@ from calendar import monthrange
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import pairwise
 from statistics import median
 
 from fintrack.rules.text import fold
@@ -57,7 +58,7 @@ PERIODS = (
     Period("weekly", 7, 2, 0, 7, 3),
     Period("biweekly", 14, 3, 0, 10, 3),
     # 25 to 35 days: February after a 31st, and a due date moved from a Saturday to the Monday.
-    Period("monthly", 30, 5, 1, 15, 3),
+    Period("monthly", 30, 5, 1, 20, 3),
     Period("quarterly", 91, 10, 3, 30, 3),
     Period("semiannual", 182, 14, 6, 45, 3),
     Period("yearly", 365, 15, 12, 60, 2),
@@ -100,7 +101,7 @@ def analyse(dates: Sequence[dt.date], amounts: Sequence[Decimal], today: dt.date
 
 def classify(dates: Sequence[dt.date]) -> Period | None:
     """The shortest period the intervals between the dates follow, allowing late or early days and skips."""
-    intervals = [(b - a).days for a, b in zip(dates, dates[1:], strict=False)]
+    intervals = [(b - a).days for a, b in pairwise(dates)]
     if not intervals:
         return None
     for period in PERIODS:
@@ -121,21 +122,28 @@ def classify(dates: Sequence[dt.date]) -> Period | None:
     return None
 
 
-def _consistent(values: Sequence[Decimal]) -> bool:
+def _outliers(values: Sequence[Decimal]) -> int | None:
+    """How many amounts are far from the median, or None when too many are to call them one charge."""
     middle = Decimal(median(values))
-    near = sum(1 for v in values if abs(v - middle) <= AMOUNT_TOLERANCE * middle)
-    return near >= CONSISTENT_SHARE * len(values)
+    far = sum(1 for v in values if abs(v - middle) > AMOUNT_TOLERANCE * middle)
+    return far if len(values) - far >= CONSISTENT_SHARE * len(values) else None
 
 
 def current_amounts(values: Sequence[Decimal]) -> Sequence[Decimal] | None:
     """The amounts at today's price: all of them, or those since the one price change that splits the series
-    into two consistent runs (the later one of at least two charges); None when neither holds."""
-    if _consistent(values):
+    into two consistent runs (the later one of at least two charges); None when neither holds.
+
+    Of the possible changes, the one leaving the fewest outliers wins (the earliest on a tie), so an old price
+    does not linger in the new run as a tolerated outlier.
+    """
+    if _outliers(values) is not None:
         return values
+    best: tuple[int, int] | None = None
     for k in range(1, len(values) - 1):
-        if _consistent(values[:k]) and _consistent(values[k:]):
-            return values[k:]
-    return None
+        before, after = _outliers(values[:k]), _outliers(values[k:])
+        if before is not None and after is not None and (best is None or before + after < best[0]):
+            best = (before + after, k)
+    return values[best[1] :] if best else None
 
 
 def add_months(day: dt.date, months: int, anchor: int | None = None) -> dt.date:

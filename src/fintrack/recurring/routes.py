@@ -24,8 +24,8 @@ def series_out(s: RecurringSeries) -> RecurringOut:
         key=s.key,
         name=s.name,
         category_id=s.category_id,
-        direction=s.direction,  # type: ignore[arg-type]
-        period=s.period,  # type: ignore[arg-type]
+        direction=s.direction,
+        period=s.period,
         interval_days=s.interval_days,
         amount=format_amount(s.amount, c),
         typical_amount=format_amount(s.typical_amount, c),
@@ -37,7 +37,7 @@ def series_out(s: RecurringSeries) -> RecurringOut:
         last_date=s.last_date,
         next_date=s.next_date,
         occurrences=s.occurrences,
-        status=s.status,  # type: ignore[arg-type]
+        status=s.status,
         detected_at=s.detected_at,
         created_at=s.created_at,
         updated_at=s.updated_at,
@@ -77,8 +77,8 @@ async def upcoming(book: CurrentBook, session: SessionDep, days: Annotated[Days,
             currency=d.series.currency,
             account_id=d.series.account_id,
             category_id=d.series.category_id,
-            period=d.series.period,  # type: ignore[arg-type]
-            status=d.series.status,  # type: ignore[arg-type]
+            period=d.series.period,
+            status=d.series.status,
             overdue=d.overdue,
         )
         for d in await recurring.upcoming(session, book, days)

@@ -9,7 +9,7 @@ from starlette.datastructures import URL
 from fintrack.web import i18n
 from fintrack.web.render import Viewer, page
 
-NOT_PAGES = ("/api/", "/metrics", "/healthz", "/readyz", "/static/", "/ws")
+NOT_PAGES = ("/api/", "/hooks/", "/metrics", "/healthz", "/readyz", "/static/", "/ws")
 
 
 def is_page(request: Request) -> bool:

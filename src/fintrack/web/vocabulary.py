@@ -5,16 +5,46 @@ from __future__ import annotations
 
 from fintrack.web.errors import mark
 
-ACCOUNT_TYPES = [mark(w) for w in ("checking", "savings", "credit_card", "cash", "investment", "loan", "other")]
-IMPORT_STATUSES = [mark(w) for w in ("queued", "previewed", "failed", "committing", "committed", "reverted")]
-ROW_STATUSES = [mark(w) for w in ("new", "transfer", "duplicate", "possible_duplicate", "deleted", "error")]
-DECISIONS = [mark(w) for w in ("import", "skip")]
-CATEGORY_SOURCES = [mark(w) for w in ("rule", "file", "similar", "user")]
-CSV_COLUMNS = [
-    mark(w)
-    for w in ("date", "description", "amount", "debit", "credit", "payee", "memo", "category", "external_id", "kind")
+ACCOUNT_TYPES = [
+    mark("checking"),
+    mark("savings"),
+    mark("credit_card"),
+    mark("cash"),
+    mark("investment"),
+    mark("loan"),
+    mark("other"),
 ]
-PERIODS = [mark(w) for w in ("weekly", "biweekly", "monthly", "quarterly", "semiannual", "yearly")]
-SERIES_STATUSES = [mark(w) for w in ("detected", "confirmed", "dismissed")]
-ROLES = [mark(w) for w in ("owner", "editor", "viewer")]
-HUB_ACTIONS = [mark(w) for w in ("Publish", "Subscribe", "History")]
+IMPORT_STATUSES = [
+    mark("queued"),
+    mark("previewed"),
+    mark("failed"),
+    mark("committing"),
+    mark("committed"),
+    mark("reverted"),
+]
+ROW_STATUSES = [
+    mark("new"),
+    mark("transfer"),
+    mark("duplicate"),
+    mark("possible_duplicate"),
+    mark("deleted"),
+    mark("error"),
+]
+DECISIONS = [mark("import"), mark("skip")]
+CATEGORY_SOURCES = [mark("rule"), mark("file"), mark("similar"), mark("user")]
+CSV_COLUMNS = [
+    mark("date"),
+    mark("description"),
+    mark("amount"),
+    mark("debit"),
+    mark("credit"),
+    mark("payee"),
+    mark("memo"),
+    mark("category"),
+    mark("external_id"),
+    mark("kind"),
+]
+PERIODS = [mark("weekly"), mark("biweekly"), mark("monthly"), mark("quarterly"), mark("semiannual"), mark("yearly")]
+SERIES_STATUSES = [mark("detected"), mark("confirmed"), mark("dismissed")]
+ROLES = [mark("owner"), mark("editor"), mark("viewer")]
+HUB_ACTIONS = [mark("Publish"), mark("Subscribe"), mark("History")]

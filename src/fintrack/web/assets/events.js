@@ -33,6 +33,12 @@ function prepend(list, text, title) {
   list.querySelector(".empty")?.remove();
 }
 
+// A form being submitted is already taking the page elsewhere: a reload now would abort that request.
+let leaving = false;
+document.addEventListener("submit", () => {
+  leaving = true;
+});
+
 export function followEvents() {
   document.addEventListener("fintrack:pub", (event) => {
     const message = event.detail;
@@ -46,7 +52,7 @@ export function followEvents() {
           bar.setAttribute("aria-valuenow", String(share));
           bar.firstElementChild.style.width = `${share}%`;
         }
-      } else if (payload.status && payload.status !== watched.dataset.importStatus) {
+      } else if (payload.status && payload.status !== watched.dataset.importStatus && !leaving) {
         location.reload();
       }
     }
