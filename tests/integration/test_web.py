@@ -227,3 +227,47 @@ async def test_first_run_creates_the_admin_and_logs_in(client):
     assert home.status_code == 200 and '<html lang="en">' in home.text
     assert (await client.get("/admin")).status_code == 200
     assert (await client.get("/setup")).status_code == 303  # closed once someone exists
+
+
+async def test_a_cash_expense_and_a_transfer_are_recorded_by_hand(client, alice):
+    wallet, bank = await account(alice, "Carteira", "100"), await account(alice, "Banco", "1000")
+    csrf = await logged_in(client, alice.email)
+    assert (await client.get("/transactions/new")).status_code == 200
+    spent = await client.post(
+        "/transactions/new",
+        data={
+            "csrf": csrf,
+            "kind": "expense",
+            "account_id": str(wallet),
+            "date": "2026-11-20",
+            "amount": "12,50",
+            "description": "Pastel",
+        },
+    )
+    assert spent.status_code == 303
+    moved = await client.post(
+        "/transactions/new",
+        data={
+            "csrf": csrf,
+            "kind": "transfer",
+            "account_id": str(bank),
+            "to_account_id": str(wallet),
+            "date": "2026-11-21",
+            "amount": "200,00",
+        },
+    )
+    assert moved.status_code == 303
+    balances = {a["name"]: a["balance"] for a in (await alice.get("/api/v1/accounts")).json()}
+    assert balances == {"Carteira": "287.50", "Banco": "800.00"}
+    same = await client.post(
+        "/transactions/new",
+        data={
+            "csrf": csrf,
+            "kind": "transfer",
+            "account_id": str(bank),
+            "to_account_id": str(bank),
+            "date": "2026-11-21",
+            "amount": "5",
+        },
+    )
+    assert same.status_code == 422 and "to_account_id" in same.text

@@ -15,6 +15,8 @@ from fintrack.deps import SessionDep
 from fintrack.errors import DomainError, InvalidInput
 from fintrack.transactions import queries as tx_queries
 from fintrack.transactions import service as transactions
+from fintrack.transactions import transfers
+from fintrack.transactions.schemas import TransactionCreate, TransferCreate
 from fintrack.web import forms, lookups
 from fintrack.web.render import Viewer, page, text
 from fintrack.web.session import WebViewer
@@ -91,6 +93,67 @@ async def list_page(request: Request, me: WebViewer, session: SessionDep) -> HTM
         error=error,
         categories=await lookups.categories(session, me.access),
         accounts=await lookups.accounts(session, me.access),
+    )
+
+
+@router.post("/transactions/new")
+async def record(request: Request, me: WebViewer, session: SessionDep) -> Response:
+    """A transaction typed by hand (cash, a bill paid at the counter), or a transfer between two accounts."""
+    assert me.access is not None
+    data = await forms.fields(request)
+    try:
+        amount = lookups.amount(str(data.get("amount", "")), me.language)
+        if data.get("kind") == "transfer":
+            transfer = forms.parse(
+                TransferCreate,
+                {
+                    "from_account_id": data.get("account_id"),
+                    "to_account_id": data.get("to_account_id"),
+                    "date": data.get("date"),
+                    "amount": amount.lstrip("-"),
+                    "description": data.get("description", ""),
+                },
+            )
+            async with session.begin_nested():
+                await transfers.create(session, me.access, transfer)
+        else:
+            if data.get("kind") == "expense" and not amount.startswith("-"):
+                amount = f"-{amount}"
+            item = forms.parse(
+                TransactionCreate,
+                {
+                    "account_id": data.get("account_id"),
+                    "date": data.get("date"),
+                    "amount": amount,
+                    "description": data.get("description", ""),
+                    "category_id": data.get("category_id"),
+                },
+            )
+            async with session.begin_nested():
+                made = await transactions.create(session, me.access, item)
+            await budget_flows.spending_changed(session, me.access.id, [made.date])
+    except DomainError as problem:
+        return await _new_form(request, me, session, 422, error=problem.message, form=data)
+    return RedirectResponse("/transactions", status_code=303)
+
+
+@router.get("/transactions/new")
+async def new_form(request: Request, me: WebViewer, session: SessionDep) -> HTMLResponse:
+    return await _new_form(request, me, session)
+
+
+async def _new_form(request: Request, me: Viewer, session: SessionDep, status: int = 200, **extra: Any) -> HTMLResponse:
+    assert me.access is not None
+    extra.setdefault("form", {"date": dt.date.today().isoformat(), "kind": "expense"})
+    return page(
+        request,
+        me,
+        "new_transaction.html",
+        status,
+        title=text(me, "New transaction"),
+        categories=await lookups.categories(session, me.access),
+        accounts=await lookups.accounts(session, me.access),
+        **extra,
     )
 
 
