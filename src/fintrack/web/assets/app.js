@@ -56,8 +56,12 @@ function isDark() {
   return theme ? theme === "dark" : matchMedia("(prefers-color-scheme: dark)").matches;
 }
 
-function money(currency) {
-  const format = new Intl.NumberFormat(lang(), { style: "currency", currency, maximumFractionDigits: 0 });
+function money(currency, compact = false) {
+  // Axes read best short (R$ 12 mil); tooltips give the amount to the cent.
+  const options = compact
+    ? { style: "currency", currency, notation: "compact", maximumSignificantDigits: 3 }
+    : { style: "currency", currency };
+  const format = new Intl.NumberFormat(lang(), options);
   return (value) => format.format(value);
 }
 
@@ -67,9 +71,10 @@ function renderCharts(root, again = false) {
     const option = JSON.parse(el.dataset.chart);
     const currency = el.dataset.currency;
     if (currency) {
-      const fmt = money(currency);
-      option.tooltip = { trigger: option.series?.[0]?.type === "pie" ? "item" : "axis", valueFormatter: fmt, ...(option.tooltip || {}) };
-      for (const axis of [].concat(option.yAxis || [])) axis.axisLabel = { formatter: fmt, ...(axis.axisLabel || {}) };
+      const full = money(currency);
+      const short = money(currency, true);
+      option.tooltip = { trigger: option.series?.[0]?.type === "pie" ? "item" : "axis", valueFormatter: full, ...(option.tooltip || {}) };
+      for (const axis of [].concat(option.yAxis || [])) axis.axisLabel = { formatter: short, ...(axis.axisLabel || {}) };
     }
     option.backgroundColor = "transparent";
     echarts.getInstanceByDom(el)?.dispose();
