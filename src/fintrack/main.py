@@ -31,8 +31,8 @@ from fintrack.ledger.routes import router as ledger_router
 from fintrack.ops import metrics
 from fintrack.ops.middleware import BodyLimits, RequestContext
 from fintrack.ops.routes import router as ops_router
-from fintrack.reports.routes import router as reports_router
 from fintrack.recurring.routes import router as recurring_router
+from fintrack.reports.routes import router as reports_router
 from fintrack.rules.routes import router as rules_router
 from fintrack.schemas import ErrorOut
 from fintrack.settings import Settings, get_settings
