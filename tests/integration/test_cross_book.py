@@ -7,6 +7,7 @@ here how it must behave when another household calls it.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import itertools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -595,6 +596,12 @@ ROUTES: dict[tuple[str, str], BookScoped | UserScoped] = {
     ("GET", "/api/v1/budgets/{budget_id}"): BookScoped(Refused("budget_not_found"), "read"),
     ("PATCH", "/api/v1/budgets/{budget_id}"): BookScoped(Refused("budget_not_found"), "write"),
     ("DELETE", "/api/v1/budgets/{budget_id}"): BookScoped(Refused("budget_not_found"), "write"),
+    ("POST", "/api/v1/recurring/detect"): BookScoped(Served(), "write"),  # finds only Bob's own history
+    ("GET", "/api/v1/recurring"): BookScoped(Served(), "read"),
+    ("GET", "/api/v1/recurring/upcoming"): BookScoped(Served(), "read"),
+    ("GET", "/api/v1/recurring/{series_id}"): BookScoped(Refused("recurring_not_found"), "read"),
+    ("PATCH", "/api/v1/recurring/{series_id}"): BookScoped(Refused("recurring_not_found"), "write"),
+    ("DELETE", "/api/v1/recurring/{series_id}"): BookScoped(Refused("recurring_not_found"), "write"),
 }
 
 
@@ -725,6 +732,19 @@ async def furnish(alice: Persona) -> Household:
     budgeted = await _made(alice.post(f"{API}/categories", json={"name": f"{SECRET} spare budget"}))
     spare_budget = {"category_id": budgeted["id"], "amount": "1.00"}
     spare["budget_id"] = (await _made(alice.post(f"{API}/budgets", json=spare_budget)))["id"]
+    # Three monthly charges up to this month's first, found by detection: a series of hers, and a spare one.
+    this_month = dt.date.today().year * 12 + dt.date.today().month - 1
+    months = [dt.date((this_month - k) // 12, (this_month - k) % 12 + 1, 1) for k in (2, 1, 0)]
+    charges = [
+        {"account_id": account["id"], "date": day.isoformat(), "amount": "-39.90", "description": text}
+        for text in (f"{SECRET} STREAMING", f"{SECRET} ACADEMIA")
+        for day in months
+    ]
+    await _made(alice.post(f"{API}/transactions/bulk", json={"transactions": charges}))
+    assert (await _made(alice.post(f"{API}/recurring/detect"), 200))["found"] == 2
+    series = {s["key"]: s["id"] for s in (await alice.get(f"{API}/recurring")).json()}
+    ids["series_id"] = series["alice-secret streaming"]
+    spare["series_id"] = series["alice-secret academia"]
     return Household(ids=ids, spare=spare, payee=payee["name"], tag=tag["name"])
 
 
@@ -750,6 +770,7 @@ async def snapshot(alice: Persona, home: Household) -> dict[str, Any]:
         "/tokens",
         "/rules",
         "/budgets?month=2026-11",
+        "/recurring",
     ):
         response = await alice.get(API + url)
         assert response.status_code == 200, f"{url}: {response.text}"

@@ -19,32 +19,46 @@ def _key(column: str) -> str:
     )
 
 
-# One pass over the window: group by account, key and direction, keep the groups that could be a series (two
-# charges or more, the latest recent enough, and no more than one charge every five days on average, which
-# rules out the supermarket and the bakery before their dates are shipped), with their dates and amounts.
+# One pass over the window, grouped by exact description first: the key (a fold and two regular expressions,
+# far dearer than the scan) is then computed once per distinct description instead of once per row. Groups of
+# descriptions sharing a key are kept when they could be a series (two charges or more, the latest recent
+# enough, and no more than one charge every five days on average, which rules out the supermarket and the
+# bakery before their dates are shipped), and only theirs are merged into one list of dates and amounts.
 _CANDIDATES = text(
     f"""
-    WITH g AS (
-        SELECT t.account_id,
-               {_key("t.description")} AS key,
-               t.amount < 0 AS debit,
-               array_agg(t.date ORDER BY t.date, t.id) AS dates,
-               array_agg(t.amount ORDER BY t.date, t.id) AS amounts,
-               min(t.currency) AS currency,
-               max(t.description) AS description,
-               mode() WITHIN GROUP (ORDER BY t.payee_id) AS payee_id,
-               mode() WITHIN GROUP (ORDER BY t.category_id) AS category_id
+    WITH d AS (
+        SELECT t.account_id, t.description, t.amount < 0 AS debit, count(*) AS n, min(t.date) AS first,
+               max(t.date) AS last, min(t.currency) AS currency,
+               array_agg(t.date) AS dates, array_agg(t.amount) AS amounts,
+               array_agg(t.payee_id) AS payee_ids, array_agg(t.category_id) AS category_ids
         FROM transactions t
-        WHERE t.book_id = :book_id AND t.date BETWEEN :since AND :today
-          AND t.transfer_id IS NULL AND t.amount <> 0
+        WHERE t.book_id = :book_id AND t.date BETWEEN :since AND :today AND t.transfer_id IS NULL AND t.amount <> 0
         GROUP BY 1, 2, 3
-        HAVING count(*) >= 2 AND max(t.date) >= :alive_since
-           AND count(*) <= (max(t.date) - min(t.date)) / 5 + 1
+    ), k AS MATERIALIZED (
+        SELECT d.*, {_key("d.description")} AS key FROM d
+    ), g AS (
+        SELECT account_id, key, debit
+        FROM k
+        WHERE key <> ''
+        GROUP BY 1, 2, 3
+        HAVING sum(n) >= 2 AND max(last) >= :alive_since AND sum(n) <= (max(last) - min(first)) / 5 + 1
+    ), s AS (
+        SELECT k.account_id, k.key, k.debit,
+               array_agg(u.date ORDER BY u.date, u.amount) AS dates,
+               array_agg(u.amount ORDER BY u.date, u.amount) AS amounts,
+               min(k.currency) AS currency,
+               max(k.description) AS description,
+               mode() WITHIN GROUP (ORDER BY u.payee_id) AS payee_id,
+               mode() WITHIN GROUP (ORDER BY u.category_id) AS category_id
+        FROM k
+        JOIN g USING (account_id, key, debit)
+        CROSS JOIN LATERAL unnest(k.dates, k.amounts, k.payee_ids, k.category_ids)
+            AS u(date, amount, payee_id, category_id)
+        GROUP BY 1, 2, 3
     )
-    SELECT g.account_id, g.key, g.debit, g.dates, g.amounts, g.currency, g.description, g.category_id,
+    SELECT s.account_id, s.key, s.debit, s.dates, s.amounts, s.currency, s.description, s.category_id,
            p.name AS payee
-    FROM g LEFT JOIN payees p ON p.id = g.payee_id
-    WHERE g.key <> ''
+    FROM s LEFT JOIN payees p ON p.id = s.payee_id
     """  # noqa: S608 - _key() is a constant expression; every value is a bound parameter
 )
 
@@ -57,15 +71,27 @@ async def candidate_groups(
     return list(await session.execute(_CANDIDATES, params))
 
 
-# The newest charge of each series since detection last saw it, so upcoming dates do not wait for a re-run.
+# The newest charge of each series since detection last saw it, so upcoming dates do not wait for a re-run:
+# the key computed once per distinct description of the accounts' charges since their series' last dates.
 _LATEST = text(
     f"""
-    SELECT s.id, max(t.date) AS last_date
-    FROM recurring_series s
-    JOIN transactions t ON t.account_id = s.account_id AND t.book_id = s.book_id AND t.date > s.last_date
-    WHERE s.book_id = :book_id AND s.status <> 'dismissed' AND t.date <= :today
-      AND t.transfer_id IS NULL AND (t.amount < 0) = (s.direction = 'debit') AND t.amount <> 0
-      AND {_key("t.description")} = s.key
+    WITH s AS (
+        SELECT id, account_id, key, direction = 'debit' AS debit, last_date
+        FROM recurring_series
+        WHERE book_id = :book_id AND status <> 'dismissed'
+    ), d AS (
+        SELECT t.account_id, t.description, t.amount < 0 AS debit, max(t.date) AS last
+        FROM transactions t
+        JOIN (SELECT account_id, min(last_date) AS since FROM s GROUP BY 1) a
+          ON t.account_id = a.account_id AND t.date > a.since
+        WHERE t.book_id = :book_id AND t.date <= :today AND t.transfer_id IS NULL AND t.amount <> 0
+        GROUP BY 1, 2, 3
+    ), k AS MATERIALIZED (
+        SELECT d.*, {_key("d.description")} AS key FROM d
+    )
+    SELECT s.id, max(k.last) AS last_date
+    FROM s JOIN k USING (account_id, key, debit)
+    WHERE k.last > s.last_date
     GROUP BY s.id
     """  # noqa: S608 - _key() is a constant expression; every value is a bound parameter
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -72,6 +73,8 @@ async def detect(session: AsyncSession, access: BookAccess, *, today: dt.date | 
         if where not in found or finding.occurrences > found[where][1].occurrences:
             found[where] = (group, finding)
 
+    # A payee behind two series (the bank's fee and its savings yield) would name both alike: use the text.
+    payees = Counter(group.payee for group, _ in found.values() if group.payee)
     existing = {(s.key, s.account_id): s for s in await queries.all_series(session, access.id)}
     created = updated = dismissed = 0
     now = dt.datetime.now(dt.UTC)
@@ -82,7 +85,7 @@ async def detect(session: AsyncSession, access: BookAccess, *, today: dt.date | 
                 book_id=access.id,
                 account_id=group.account_id,
                 key=group.key,
-                name=(group.payee or group.description).strip()[:200],
+                name=(group.payee if payees[group.payee] == 1 else group.description).strip()[:200],
                 category_id=group.category_id,
                 status="detected",
             )
@@ -151,7 +154,11 @@ async def update(
     if "category_id" in sent:
         category_id = changes.category_id
         if category_id is not None and not await ledger_queries.category_ids(session, access.id, {category_id}):
-            raise CategoryNotFound(field="category_id", category_id=category_id)
+            raise CategoryNotFound(
+                f"category_id: there is no category {category_id} in this book",
+                field="category_id",
+                category_id=category_id,
+            )
         series.category_id = category_id
     if "amount" in sent:
         series.expected_amount = _expected(series, changes.amount)
