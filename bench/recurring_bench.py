@@ -20,9 +20,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import bench_db
 from sqlalchemy import text
 
-from fintrack import migrate, pgserver
+from fintrack import pgserver
 from fintrack.auth import service as auth
 from fintrack.books.access import access
 from fintrack.db import Database
@@ -90,17 +91,7 @@ async def _seed(db: Database, rows: int) -> dict[str, Any]:
 
 async def run(args: argparse.Namespace) -> None:
     bench_dir = args.out / f"recurring-{args.rows}"
-    marker = bench_dir / "seeded.json"
-    bench_dir.mkdir(parents=True, exist_ok=True)
-    url = pgserver.start(bench_dir / "data", database="fintrack")
-    migrate.upgrade(url)
-    db = Database.connect(url, pool_size=2)
-    if marker.exists():
-        meta = json.loads(marker.read_text())
-    else:
-        print(f"seeding {args.rows:,} transactions ...", flush=True)
-        meta = await _seed(db, args.rows)
-        marker.write_text(json.dumps(meta))
+    db, meta = await bench_db.opened(bench_dir, lambda db: _seed(db, args.rows))
     timings = []
     for _ in range(args.runs):
         async with db.sessionmaker() as session:

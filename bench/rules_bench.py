@@ -22,10 +22,11 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import bench_db
 from ledger_data import ACCOUNTS, MERCHANTS, Generator
 from sqlalchemy import text
 
-from fintrack import migrate, pgserver
+from fintrack import pgserver
 from fintrack.auth import service as auth
 from fintrack.books.access import BookAccess, access
 from fintrack.db import Database
@@ -208,17 +209,7 @@ async def run(args: argparse.Namespace) -> None:
         report["engine"] = run_engine(args.rules, args.subjects, args.seed)
     if "history" in phases:
         bench_dir = args.out / f"rules-{args.rows}"
-        marker = bench_dir / "seeded.json"
-        bench_dir.mkdir(parents=True, exist_ok=True)
-        url = pgserver.start(bench_dir / "data", database="fintrack")
-        migrate.upgrade(url)
-        db = Database.connect(url, pool_size=2)
-        if marker.exists():
-            meta = json.loads(marker.read_text())
-        else:
-            print(f"seeding {args.rows:,} transactions ...")
-            meta = await _seed(db, args.rows, args.seed)
-            marker.write_text(json.dumps(meta))
+        db, meta = await bench_db.opened(bench_dir, lambda db: _seed(db, args.rows, args.seed))
         async with db.sessionmaker() as session, session.begin():
             book = await access(session, meta["user_id"], meta["book_id"], None)
         print(f"history: {meta['rows']:,} transactions in one book, rule scans in batches of {history.BATCH:,}")

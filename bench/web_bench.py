@@ -24,12 +24,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import bench_db
 import httpx
 from ledger_bench import EMAIL, ROOT, percentiles, seed
 from sqlalchemy import text
 
-from fintrack import migrate, pgserver
-from fintrack.db import Database
+from fintrack import pgserver
 from fintrack.main import create_app
 from fintrack.settings import Settings
 from fintrack.web.render import STATIC
@@ -91,26 +91,11 @@ async def pages(client: httpx.AsyncClient, meta: dict[str, Any]) -> list[tuple[s
 
 async def run(args: argparse.Namespace) -> None:
     bench_dir = args.out / f"rows-{args.rows}"
-    data_dir = bench_dir / "data"
-    marker = bench_dir / "seeded.json"
-    bench_dir.mkdir(parents=True, exist_ok=True)
-    url = pgserver.start(data_dir, database="fintrack")
-    migrate.upgrade(url)
-    db = Database.connect(url, pool_size=4)
+    db, meta = await bench_db.opened(bench_dir, lambda db: seed(db, args.rows, args.seed), pool_size=4)
     async with db.engine.connect() as conn:
         server = await conn.scalar(text("SHOW server_version"))
-    print(f"bench data: {bench_dir}")
     print(f"python {sys.version.split()[0]}, PostgreSQL {server} (embedded)")
-    if marker.exists():
-        meta = json.loads(marker.read_text())
-        print(f"reusing {meta['rows']:,} seeded rows")
-    else:
-        print(f"seeding {args.rows:,} transactions (the ledger bench's book) ...")
-        meta = await seed(db, args.rows, args.seed)
-        marker.write_text(json.dumps(meta, indent=2))
-    settings = Settings(
-        DATABASE_URL=url, FINTRACK_DATA_DIR=Path(tempfile.mkdtemp()), WORKER_IN_PROCESS=False, LOG_LEVEL="WARNING"
-    )
+    settings = Settings(FINTRACK_DATA_DIR=Path(tempfile.mkdtemp()), WORKER_IN_PROCESS=False, LOG_LEVEL="WARNING")
     app = create_app(settings, database=db)
     raw, packed = shipped_javascript()
     print(f"JavaScript shipped: {raw / 1024:.0f} KiB, {packed / 1024:.0f} KiB gzip (target <= 400 KB compressed)")
