@@ -305,3 +305,28 @@ async def test_top_and_kind_are_checked(alice):
         response = await alice.get(f"{API}/category-trends", params=params)
         assert response.status_code == 422, response.text
         assert response.json()["error"]["details"]["errors"][0]["field"] == next(iter(params))
+
+
+async def test_the_overview_is_exactly_cashflow_and_trends_asked_for_apart(client, alice, db):
+    """The reports page reads both from one pass: it must not differ from the two reports in any figure."""
+    from fintrack.books.access import access
+    from fintrack.reports import service as reports
+
+    account = (await alice.post("/api/v1/accounts", json={"name": "Overview"})).json()["id"]
+    categories = [c for c in (await alice.get("/api/v1/categories")).json() if c["parent_id"] is not None]
+    for n, (day, amount) in enumerate(
+        [("2026-09-03", "-10.50"), ("2026-09-20", "2500"), ("2026-10-02", "-99.99"), ("2026-11-11", "-7")]
+    ):
+        body = {
+            "account_id": account,
+            "date": day,
+            "amount": amount,
+            "category_id": categories[n % len(categories)]["id"],
+        }
+        assert (await alice.post("/api/v1/transactions", json=body)).status_code == 201
+    async with db.sessionmaker() as session, session.begin():
+        book = await access(session, alice.user_id, alice.book_id, None)
+        for kind in ("expense", "income"):
+            flow, trend = await reports.overview(session, book, None, None, kind=kind)
+            assert flow == await reports.cashflow(session, book, None, None)
+            assert trend == await reports.category_trends(session, book, None, None, kind=kind)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -180,13 +180,22 @@ async def cashflow(
     accounts = await _accounts(session, access, account_ids)
     base = access.book.base_currency
     rows = await queries.by_month(session, access.id, base, start, end, accounts)
-    found = {row.key: row for row in rows}
+    found = {row.key: (row.inflow or Decimal(0), row.total or Decimal(0), row.n) for row in rows}
+    return _cashflow(start, end, accounts, base, found, _missing(rows))
+
+
+def _cashflow(
+    start: dt.date,
+    end: dt.date,
+    accounts: list[int] | None,
+    base: str,
+    found: dict[dt.date, tuple[Decimal, Decimal, int]],
+    missing: list[str],
+) -> CashflowReport:
+    """The report from each month's (income, net, count); months without any are zeros."""
     months, income, total, count = [], Decimal(0), Decimal(0), 0
     for month in _months(start, end):
-        row = found.get(month)
-        month_income = (row.inflow or Decimal(0)) if row else Decimal(0)
-        month_total = (row.total or Decimal(0)) if row else Decimal(0)
-        month_count = row.n if row else 0
+        month_income, month_total, month_count = found.get(month, (Decimal(0), Decimal(0), 0))
         months.append(_month_line(month, month_income, month_total, month_count, base))
         income, total, count = income + month_income, total + month_total, count + month_count
     return CashflowReport(
@@ -196,7 +205,7 @@ async def cashflow(
         account_ids=accounts,
         months=months,
         total=_month_line(months[0].month, income, total, count, base),
-        missing_rates=_missing(rows),
+        missing_rates=missing,
     )
 
 
@@ -221,6 +230,48 @@ async def category_trends(
     base = access.book.base_currency
     categories = {c.id: c for c in await ledger_queries.categories(session, access.id)}
     rows = await queries.by_month_and_top_category(session, access.id, base, start, end, accounts)
+    return _trends(start, end, accounts, base, categories, rows, kind, top)
+
+
+async def overview(
+    session: AsyncSession,
+    access: BookAccess,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+    account_ids: Sequence[int] | None = None,
+    *,
+    kind: Kind = "expense",
+    top: int = DEFAULT_TOP,
+) -> tuple[CashflowReport, CategoryTrendsReport]:
+    """Cash flow and category trends from one pass over the range (the reports page shows both): a month's
+    totals are the sums of its categories' lines, converted at the same daily rates, so nothing differs from
+    asking for each report on its own but the second scan of the rows."""
+    if not 1 <= top <= MAX_TOP:
+        raise InvalidInput(f"top must be between 1 and {MAX_TOP}", field="top")
+    start, end = period(date_from, date_to)
+    accounts = await _accounts(session, access, account_ids)
+    base = access.book.base_currency
+    categories = {c.id: c for c in await ledger_queries.categories(session, access.id)}
+    rows = await queries.by_month_and_top_category(session, access.id, base, start, end, accounts)
+    found: dict[dt.date, tuple[Decimal, Decimal, int]] = {}
+    for row in rows:
+        inflow, total, n = found.get(row.month, (Decimal(0), Decimal(0), 0))
+        found[row.month] = (inflow + (row.inflow or Decimal(0)), total + (row.total or Decimal(0)), n + row.n)
+    missing = _missing(rows)
+    flow = _cashflow(start, end, accounts, base, found, missing)
+    return flow, _trends(start, end, accounts, base, categories, rows, kind, top)
+
+
+def _trends(
+    start: dt.date,
+    end: dt.date,
+    accounts: list[int] | None,
+    base: str,
+    categories: dict[int, Any],
+    rows: Sequence[Any],
+    kind: Kind,
+    top: int,
+) -> CategoryTrendsReport:
     months = _months(start, end)
     column = {month: i for i, month in enumerate(months)}
     per_category: dict[int, list[Decimal]] = {}

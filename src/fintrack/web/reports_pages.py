@@ -26,9 +26,8 @@ async def reports_page(request: Request, me: WebViewer, session: SessionDep) -> 
     start, end = _day(params.get("from"), "from"), _day(params.get("to"), "to")
     account_ids = _ids(params.getlist("account"), "account")[:100] or None
     kind: Literal["expense", "income"] = "income" if params.get("kind") == "income" else "expense"
-    flow = await reports.cashflow(session, me.access, start, end, account_ids)
+    flow, trend = await reports.overview(session, me.access, start, end, account_ids, kind=kind)
     worth = await reports.net_worth(session, me.access, start, end, account_ids)
-    trend = await reports.category_trends(session, me.access, start, end, account_ids, kind=kind)
     f = me.formats
     t = lambda message: text(me, message)  # noqa: E731 - a short alias for the chart labels
     kept = [(k, v) for k, v in params.multi_items() if k != "kind"]
