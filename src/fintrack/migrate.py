@@ -43,5 +43,6 @@ def load_models() -> None:
     from fintrack.jobs import models as _jobs  # noqa: F401
     from fintrack.ledger import models as _ledger  # noqa: F401
     from fintrack.recurring import models as _recurring  # noqa: F401
+    from fintrack.reports import models as _reports  # noqa: F401
     from fintrack.rules import models as _rules  # noqa: F401
     from fintrack.transactions import models as _transactions  # noqa: F401

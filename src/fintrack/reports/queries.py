@@ -10,19 +10,40 @@ from sqlalchemy import BigInteger, Row, TextClause, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
-# Aggregate per (keys, currency, day) first, so the rate lookup runs once per day and currency, not per row;
-# per-row work stays minimal (the month is taken of each day, not of each row).
-# Transfers move money between the household's own accounts: they are neither income nor expense.
+# A line is a transaction without splits, or one of its splits; transfers move money between the household's own
+# accounts and are neither income nor expense. Whole months of accounts in the base currency come from
+# report_month_totals (kept by triggers, migration 0014): a few thousand rows instead of every line. The edges of
+# the range (partial months) and accounts in other currencies are read line by line, and those are aggregated
+# per (keys, currency, day) first so the rate lookup runs once per day and currency, not per row.
 # The account filter is spliced in (not `:ids IS NULL OR ...`) so the planner sees a plain predicate either way.
-_CONVERTED = """
-WITH lines AS (
-    SELECT {row_keys} t.currency, t.date, coalesce(s.amount, t.amount) AS amount
-    FROM transactions t LEFT JOIN transaction_splits s ON s.transaction_id = t.id {joins}
-    WHERE t.book_id = :book_id AND t.transfer_id IS NULL AND t.date BETWEEN :date_from AND :date_to {accounts}
+_DETAIL = """
+    SELECT coalesce(s.category_id, t.category_id) AS category_id, t.currency, t.date,
+           coalesce(s.amount, t.amount) AS amount,
+           CASE WHEN coalesce(s.amount, t.amount) > 0 THEN coalesce(s.amount, t.amount) ELSE 0 END AS inflow,
+           1 AS n
+    FROM transactions t LEFT JOIN transaction_splits s ON s.transaction_id = t.id
+    WHERE t.book_id = :book_id AND t.transfer_id IS NULL {accounts} AND {dates}
+"""
+# Composed of this module's constants only.
+_CONVERTED = (
+    "WITH lines AS ("  # noqa: S608
+    + _DETAIL.replace("{dates}", "t.date >= :date_from AND t.date < :whole_from")
+    + " UNION ALL "
+    + _DETAIL.replace("{dates}", "t.date >= :whole_until AND t.date <= :date_to")
+    + " UNION ALL "
+    + _DETAIL.replace(
+        "{dates}",
+        "t.date >= :whole_from AND t.date < :whole_until AND t.account_id = ANY(ARRAY("
+        "SELECT a.id FROM accounts a WHERE a.book_id = :book_id AND a.currency <> :base))",
+    )
+    + """ UNION ALL
+    SELECT r.category_id, r.currency, r.month AS date, r.total AS amount, r.inflow, r.n
+    FROM report_month_totals r
+    WHERE r.book_id = :book_id AND r.month >= :whole_from AND r.month < :whole_until AND r.currency = :base
+      {totals_accounts}
 ), daily AS (
-    SELECT {row_names} currency, date, sum(amount) AS amount,
-           sum(CASE WHEN amount > 0 THEN amount ELSE 0 END) AS inflow, count(*) AS n
-    FROM lines GROUP BY {row_names} currency, date
+    SELECT {row_keys} l.currency, l.date, sum(l.amount) AS amount, sum(l.inflow) AS inflow, sum(l.n) AS n
+    FROM lines l {joins} GROUP BY {row_names} l.currency, l.date
 ), rates AS (
     SELECT d.currency, d.date, r.rate
     FROM (SELECT DISTINCT currency, date FROM daily WHERE currency <> :base) d
@@ -41,6 +62,7 @@ SELECT {out_keys},
 FROM daily d LEFT JOIN rates r ON r.currency = d.currency AND r.date = d.date
 GROUP BY {out_names} ORDER BY {out_names}
 """
+)
 
 _MONTH = "date_trunc('month', d.date)::date"
 _ACCOUNTS = "AND t.account_id = ANY(:account_ids)"
@@ -59,15 +81,30 @@ def _converted(row_keys: Keys, out_keys: Keys, joins: str, filtered: bool) -> Te
         out_names=", ".join(name for name, _ in out_keys),
         joins=joins,
         accounts=_ACCOUNTS if filtered else "",
+        totals_accounts="AND r.account_id = ANY(:account_ids)" if filtered else "",
     )
     query = text(sql)
     return query.bindparams(bindparam("account_ids", type_=_IDS)) if filtered else query
+
+
+def whole_months(date_from: dt.date, date_to: dt.date) -> tuple[dt.date, dt.date]:
+    """[whole_from, whole_until): the months lying wholly inside the range, read from report_month_totals; both
+    the day after date_to when there is none, so the line-by-line edges cover the whole range."""
+    first = date_from if date_from.day == 1 else _next_month(date_from)
+    after = date_to + dt.timedelta(days=1)
+    until = after if after.day == 1 else after.replace(day=1)
+    return (first, until) if first < until else (after, after)
+
+
+def _next_month(day: dt.date) -> dt.date:
+    return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
 
 
 def _params(
     book_id: int, base: str, date_from: dt.date, date_to: dt.date, account_ids: Sequence[int] | None
 ) -> dict[str, object]:
     params: dict[str, object] = {"book_id": book_id, "base": base, "date_from": date_from, "date_to": date_to}
+    params["whole_from"], params["whole_until"] = whole_months(date_from, date_to)
     if account_ids is not None:
         params["account_ids"] = list(account_ids)
     return params
@@ -82,7 +119,7 @@ async def by_category(
     account_ids: Sequence[int] | None = None,
 ) -> list[Row]:
     """Rows (key = category id or None, total, inflow, n, missing), in the base currency."""
-    key = (("key", "coalesce(s.category_id, t.category_id)"),)
+    key = (("key", "l.category_id"),)
     query = _converted(key, (("key", "d.key"),), "", account_ids is not None)
     return list(await session.execute(query, _params(book_id, base, date_from, date_to, account_ids)))
 
@@ -101,7 +138,7 @@ async def by_month(
 
 
 # A child category's lines count for its parent: trends are drawn per top-level category.
-_TOP_JOIN = "LEFT JOIN categories c ON c.id = coalesce(s.category_id, t.category_id)"
+_TOP_JOIN = "LEFT JOIN categories c ON c.id = l.category_id"
 
 
 async def by_month_and_top_category(
