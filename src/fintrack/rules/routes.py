@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
 
+from fintrack.budgets import flows as budget_flows
 from fintrack.deps import CurrentBook, SessionDep
 from fintrack.idempotency import IdempotencyDep
 from fintrack.rules import history
@@ -101,4 +103,7 @@ async def delete_rule(rule_id: RuleId, book: CurrentBook, session: SessionDep) -
 async def apply_rule(
     rule_id: RuleId, book: CurrentBook, session: SessionDep, only_uncategorized: OnlyUncategorized = True
 ) -> ApplyOut:
-    return await history.apply(session, book, rule_id, only_uncategorized=only_uncategorized)
+    applied = await history.apply(session, book, rule_id, only_uncategorized=only_uncategorized)
+    if applied.changed:  # categories moved into (or out of) budgeted ones: this month's budgets may have crossed
+        await budget_flows.spending_changed(session, book.id, [dt.date.today()])
+    return applied

@@ -3,11 +3,13 @@ history before anything is saved."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from fintrack.budgets import flows as budget_flows
 from fintrack.deps import SessionDep
 from fintrack.errors import DomainError, InvalidInput
 from fintrack.rules import history
@@ -95,7 +97,9 @@ async def create(request: Request, me: WebViewer, session: SessionDep) -> Respon
         async with session.begin_nested():
             rule = await rules.create_rule(session, me.access, body)
             if data.get("apply") == "1":
-                await history.apply(session, me.access, rule.id, only_uncategorized=data.get("all") != "1")
+                applied = await history.apply(session, me.access, rule.id, only_uncategorized=data.get("all") != "1")
+                if applied.changed:
+                    await budget_flows.spending_changed(session, me.access.id, [dt.date.today()])
     except DomainError as problem:
         return await _page(request, me, session, 422, error=problem.message, form=data)
     return RedirectResponse("/rules", status_code=303)
