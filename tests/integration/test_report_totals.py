@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 from sqlalchemy import text
 
 from fintrack.db import Database
+
+ITAU = Path(__file__).resolve().parents[3] / "shared" / "testdata" / "statements" / "ofx" / "leogregianin__Itau.ofx"
 
 FROM_SCRATCH = """
 SELECT t.account_id, date_trunc('month', t.date)::date AS month, coalesce(s.category_id, t.category_id) AS category,
@@ -67,14 +70,9 @@ async def test_totals_follow_every_kind_of_change(client, alice, db):
 
 
 async def test_totals_follow_an_import_and_its_revert(client, alice, db):
-    from pathlib import Path
-
-    statement = (
-        Path(__file__).resolve().parents[3] / "shared" / "testdata" / "statements" / "ofx" / "leogregianin__Itau.ofx"
-    )
     account = (await alice.post("/api/v1/accounts", json={"name": "Itaú"})).json()["id"]
     made = await alice.post(
-        f"/api/v1/imports?account_id={account}&filename=itau.ofx&background=false", content=statement.read_bytes()
+        f"/api/v1/imports?account_id={account}&filename=itau.ofx&background=false", content=ITAU.read_bytes()
     )
     assert made.status_code == 201, made.text
     imported = made.json()["id"]
