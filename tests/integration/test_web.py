@@ -271,3 +271,13 @@ async def test_a_cash_expense_and_a_transfer_are_recorded_by_hand(client, alice)
         },
     )
     assert same.status_code == 422 and "to_account_id" in same.text
+
+
+async def test_the_bundle_is_served_compressed_and_cacheable(client):
+    page = (await client.get("/login", follow_redirects=True)).text
+    script = re.search(r'src="(/static/app\.js\?v=[0-9a-f]+)"', page)
+    assert script, "pages load the hashed bundle"
+    answer = await client.get(script.group(1), headers={"Accept-Encoding": "gzip"})
+    assert answer.status_code == 200 and answer.headers["content-encoding"] == "gzip"
+    assert "immutable" in answer.headers["cache-control"]
+    assert answer.num_bytes_downloaded < 400_000  # the budget for compressed JavaScript
