@@ -79,10 +79,15 @@ async def watched(browser: Browser, base: str, locale: str) -> Watched:
 
     page.on("console", console)
     page.on("pageerror", lambda error: seen.problems.append(f"page error on {page.url}: {error}"))
-    page.on(
-        "requestfailed",
-        lambda request: seen.problems.append(f"failed: {request.method} {request.url} {request.failure}"),
-    )
+
+    def failed(request: Any) -> None:
+        # Aborted is the browser cancelling a request because the page moved on (a link followed while a
+        # live-events token or a search was on its way): not the server failing, which shows as a status above
+        # or as a connection error here.
+        if request.failure != "net::ERR_ABORTED":
+            seen.problems.append(f"failed: {request.method} {request.url} {request.failure}")
+
+    page.on("requestfailed", failed)
     page.on("response", response)
     return seen
 
