@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
+
+
+def mark(template: str) -> str:
+    """A message for people, kept in English here and translated where it is shown (the web UI's catalogues:
+    `make messages` extracts every `mark(...)` and every error class's docstring)."""
+    return template
+
+
+class Term(str):
+    """A value of a message that is itself a word to translate (a field's name), not data (an amount)."""
+
+    __slots__ = ()
 
 
 class DomainError(Exception):
@@ -13,10 +26,26 @@ class DomainError(Exception):
     # Most failures undo the request's writes; a few (a failed login attempt) must be kept.
     keep_writes: ClassVar[bool] = False
 
-    def __init__(self, message: str | None = None, **details: Any) -> None:
-        self.message = message or (self.__doc__ or self.code).strip()
+    def __init__(self, message: str | None = None, *, values: Mapping[str, Any] | None = None, **details: Any) -> None:
+        """`message` is English; with `values` it is a `str.format` template (`mark("{field}: ...")`) filled in
+        here for the API and again after translation for a page, so the translator sees the template, not one
+        filled-in sentence per value."""
+        self.template = message or (self.__doc__ or self.code).strip()
+        self.values = dict(values or {})
+        self.message = self.template.format(**self.values) if self.values else self.template
         self.details = details
         super().__init__(self.message)
+
+    def translated(self, gettext: Callable[[str], str]) -> str:
+        """The message in the reader's language; the English one when the catalogue has no (usable) translation."""
+        said = gettext(self.template)
+        if not self.values:
+            return said
+        values = {k: gettext(v) if isinstance(v, Term) else v for k, v in self.values.items()}
+        try:
+            return said.format(**values)
+        except (KeyError, IndexError, ValueError):
+            return self.message
 
 
 class InvalidInput(DomainError):

@@ -38,6 +38,7 @@ from fintrack.schemas import ErrorOut
 from fintrack.settings import Settings, get_settings
 from fintrack.transactions.routes import router as transactions_router
 from fintrack.web import errors as web_errors
+from fintrack.web import forms as web_forms
 from fintrack.web import routes as web
 
 log = structlog.get_logger("fintrack")
@@ -133,7 +134,7 @@ def _error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:
         if web_errors.is_page(request):
-            return web_errors.render(request, exc.code, exc.status, exc.message)
+            return web_errors.render(request, exc.code, exc.status, exc)
         headers = {"Retry-After": str(exc.details["retry_after"])} if "retry_after" in exc.details else None
         return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=exc.status, headers=headers)
 
@@ -142,7 +143,8 @@ def _error_handlers(app: FastAPI) -> None:
         errors = [_problem(e) for e in exc.errors()]
         first = errors[0] if errors else {"field": "request", "message": "invalid"}
         if web_errors.is_page(request):
-            return web_errors.render(request, "validation_error", 422, f"{first['field']}: {first['message']}")
+            said = web_forms.invalid_input(exc.errors()[0]) if exc.errors() else f"{first['field']}: {first['message']}"
+            return web_errors.render(request, "validation_error", 422, said)
         return JSONResponse(
             error_body("validation_error", f"{first['field']}: {first['message']}", {"errors": errors}),
             status_code=422,

@@ -6,9 +6,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fintrack.auth.models import User
 from fintrack.books import queries
 from fintrack.books.errors import BookNotFound, OwnerRequired, ReadOnlyRole
 from fintrack.books.models import Book, Role
+from fintrack.errors import Forbidden
 
 
 @dataclass(frozen=True)
@@ -41,3 +43,14 @@ async def access(session: AsyncSession, user_id: int, book_id: int | None, defau
         # Same answer whether the book exists or not: ids of other households reveal nothing.
         raise BookNotFound(book_id=wanted)
     return BookAccess(*found)
+
+
+async def administered(session: AsyncSession, admin: User, book_id: int) -> BookAccess:
+    """Any book, as its owner, for the instance's administrators only: they manage who belongs to which book
+    (the /admin page), which a household that lost its last owner could not do for itself."""
+    if not admin.is_admin:
+        raise Forbidden("administrators only")
+    book = await session.get(Book, book_id)
+    if book is None:
+        raise BookNotFound(book_id=book_id)
+    return BookAccess(book, Role.owner)

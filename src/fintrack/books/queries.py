@@ -51,12 +51,15 @@ async def owner_count(session: AsyncSession, book_id: int) -> int:
     )
 
 
-async def all_memberships(session: AsyncSession) -> list[tuple[Book, str, Role]]:
-    """Every book with each member's email and role (the admin's overview), books in creation order."""
+async def all_memberships(session: AsyncSession) -> list[tuple[Book, list[tuple[int, str, Role]]]]:
+    """Every book with its members (user id, email, role): the admin's overview, books in creation order."""
     result = await session.execute(
-        select(Book, User.email, BookMember.role)
+        select(Book, User.id, User.email, BookMember.role)
         .join(BookMember, BookMember.book_id == Book.id)
         .join(User, User.id == BookMember.user_id)
         .order_by(Book.id, User.email)
     )
-    return [(row[0], row[1], row[2]) for row in result]
+    books: dict[int, tuple[Book, list[tuple[int, str, Role]]]] = {}
+    for book, user_id, email, role in result:
+        books.setdefault(book.id, (book, []))[1].append((user_id, email, role))
+    return list(books.values())

@@ -1,4 +1,5 @@
-"""Where other domains tell budgets that spending changed: transactions written, edited or imported.
+"""Where other domains tell budgets that spending changed: transactions written, edited, deleted, imported or
+reverted (a deleted refund raises spending).
 
 The service announces any month it is given; which months are worth announcing is decided here. A crossing in a
 month long gone is history, not news (importing two years of statements must not ring 48 alerts per budget), so
@@ -36,12 +37,15 @@ async def spending_changed(
     return await service.check_crossings(session, book_id, months) if months else []
 
 
+async def import_months(session: AsyncSession, book_id: int, import_id: int) -> list[dt.date]:
+    """The months an import's transactions fall in, or none when the book has no budgets to check."""
+    if not await queries.has_budgets(session, book_id):
+        return []  # most books have none: skip reading the months of a large import
+    return await queries.months_of_import(session, book_id, import_id)
+
+
 async def import_committed(
     session: AsyncSession, book_id: int, import_id: int, *, today: dt.date | None = None
 ) -> list[Crossing]:
     """An import's transactions were written: announce the crossings in the months they fall in."""
-    if not await queries.has_budgets(session, book_id):
-        return []  # most books have none: skip reading the months of a large import
-    return await spending_changed(
-        session, book_id, await queries.months_of_import(session, book_id, import_id), today=today
-    )
+    return await spending_changed(session, book_id, await import_months(session, book_id, import_id), today=today)

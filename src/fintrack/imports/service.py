@@ -230,9 +230,11 @@ async def revert(session: AsyncSession, access: BookAccess, session_id: int) -> 
         raise NotCommitted(import_id=session_id)
     written = await queries.committed_transactions(session, access.id, imported.id)
     edited = sorted(i for i, updated in written if updated > imported.committed_at)
+    months = await budget_flows.import_months(session, access.id, imported.id)  # read before the rows go
     removed = await queries.delete_committed(session, access.id, imported.id)
     imported.status, imported.reverted_at = "reverted", _now()
     await session.flush()
+    await budget_flows.spending_changed(session, access.id, months)  # refunds removed raise spending
     IMPORT_SESSIONS.labels(imported.format, "reverted").inc()
     return imported, removed, edited
 

@@ -123,7 +123,8 @@ async def update_transaction(
     summary="Delete a transaction (both legs, for a transfer)",
 )
 async def delete_transaction(transaction_id: ItemId, book: CurrentBook, session: SessionDep) -> None:
-    await transactions.delete(session, book, transaction_id)
+    day = await transactions.delete(session, book, transaction_id)
+    await budget_flows.spending_changed(session, book.id, [day])
 
 
 @router.post(

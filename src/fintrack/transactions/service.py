@@ -208,8 +208,10 @@ async def update(
     return await get(session, access, tx.id)
 
 
-async def delete(session: AsyncSession, access: BookAccess, transaction_id: int) -> None:
-    """Deleting one leg of a transfer deletes the transfer: half a transfer would unbalance the books."""
+async def delete(session: AsyncSession, access: BookAccess, transaction_id: int) -> dt.date:
+    """Deleting one leg of a transfer deletes the transfer: half a transfer would unbalance the books.
+
+    Returns the transaction's date (a deleted refund raises that month's spending: budgets check it)."""
     access.require_write()
     tx = await queries.transaction(session, access.id, transaction_id)
     if tx is None:
@@ -231,6 +233,7 @@ async def delete(session: AsyncSession, access: BookAccess, transaction_id: int)
         )
         await session.delete(tx)
     await session.flush()
+    return tx.date
 
 
 def encode_cursor(date: dt.date, transaction_id: int) -> str:

@@ -12,6 +12,9 @@ from fintrack.auth import queries as auth_queries
 from fintrack.auth import service as auth
 from fintrack.auth.schemas import TokenCreate, UserCreate
 from fintrack.books import queries as book_queries
+from fintrack.books import service as books
+from fintrack.books.access import administered
+from fintrack.books.models import Role
 from fintrack.deps import SessionDep, SettingsDep
 from fintrack.errors import DomainError, InvalidInput
 from fintrack.hub import store
@@ -19,11 +22,12 @@ from fintrack.hub.policy import Namespace, Overflow, Rule
 from fintrack.hub.schemas import NamespaceIn
 from fintrack.ops import status
 from fintrack.web import forms
-from fintrack.web.render import Viewer, page, text
+from fintrack.web.render import Viewer, page, said, text
 from fintrack.web.session import WebAdmin
 
 router = APIRouter(include_in_schema=False)
 TokenId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+ItemId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 async def _page(
@@ -43,6 +47,7 @@ async def _page(
         namespaces=await store.namespaces(session),
         system=await status.system(session, settings.backup_dir, len(hub.connections) if hub is not None else 0),
         scopes=sorted(auth.ALL_SCOPES),
+        roles=[r.value for r in Role],
         rules=get_args(Rule),
         overflows=get_args(Overflow),
         **extra,
@@ -70,8 +75,40 @@ async def create_user(request: Request, me: WebAdmin, session: SessionDep, setti
                 base_currency=body.base_currency,
             )
     except DomainError as problem:
-        return await _page(request, me, session, settings, 422, error=problem.message)
+        return await _page(request, me, session, settings, 422, error=said(me, problem))
     return RedirectResponse("/admin#users", status_code=303)
+
+
+@router.post("/admin/books/{book_id}/members")
+async def put_member(
+    request: Request, me: WebAdmin, session: SessionDep, settings: SettingsDep, book_id: ItemId
+) -> Response:
+    """Add someone to a book or change their role; the book's last owner cannot be demoted."""
+    assert me.user is not None
+    data = await forms.fields(request)
+    try:
+        role = data.get("role", "")
+        if role not in {r.value for r in Role}:
+            raise InvalidInput(f"role: one of {', '.join(r.value for r in Role)}", field="role")
+        async with session.begin_nested():
+            access = await administered(session, me.user, book_id)
+            await books.put_member(session, access, str(data.get("email", "")).strip(), Role(role))
+    except DomainError as problem:
+        return await _page(request, me, session, settings, 422, error=said(me, problem))
+    return RedirectResponse(f"/admin#book-{book_id}", status_code=303)
+
+
+@router.post("/admin/books/{book_id}/members/{user_id}/remove")
+async def remove_member(
+    request: Request, me: WebAdmin, session: SessionDep, settings: SettingsDep, book_id: ItemId, user_id: ItemId
+) -> Response:
+    assert me.user is not None
+    try:
+        async with session.begin_nested():
+            await books.remove_member(session, await administered(session, me.user, book_id), user_id)
+    except DomainError as problem:
+        return await _page(request, me, session, settings, 422, error=said(me, problem))
+    return RedirectResponse(f"/admin#book-{book_id}", status_code=303)
 
 
 @router.post("/admin/tokens")
@@ -83,7 +120,7 @@ async def create_token(request: Request, me: WebAdmin, session: SessionDep, sett
         async with session.begin_nested():
             _, secret = await auth.create_token(session, me.user, body.name, body.scopes)
     except DomainError as problem:
-        return await _page(request, me, session, settings, 422, error=problem.message)
+        return await _page(request, me, session, settings, 422, error=said(me, problem))
     note = text(me, "Copy the token now: it is shown only once.")
     return await _page(request, me, session, settings, new_token=secret, note=note)
 
@@ -113,5 +150,5 @@ async def put_namespace(request: Request, me: WebAdmin, session: SessionDep, set
         async with session.begin_nested():
             await store.put_namespace(session, Namespace(**body.model_dump()))
     except DomainError as problem:
-        return await _page(request, me, session, settings, 422, error=problem.message)
+        return await _page(request, me, session, settings, 422, error=said(me, problem))
     return RedirectResponse("/admin#hub", status_code=303)

@@ -12,7 +12,7 @@ from fintrack.deps import SESSION_COOKIE, SessionDep, SettingsDep
 from fintrack.errors import DomainError, InvalidInput
 from fintrack.settings import Settings
 from fintrack.web import forms, i18n
-from fintrack.web.render import Viewer, page
+from fintrack.web.render import Viewer, page, said
 from fintrack.web.session import Anonymous, WebViewer
 
 router = APIRouter(include_in_schema=False)
@@ -72,7 +72,7 @@ async def setup(request: Request, me: Anonymous, session: SessionDep, settings: 
             return RedirectResponse("/login", status_code=303)
         data.pop("password", None)
         me = Viewer(None, i18n.choose(language, None))
-        return page(request, me, "setup.html", 422, title="FinTrack", form=data, error=problem.message)
+        return page(request, me, "setup.html", 422, title="FinTrack", form=data, error=said(me, problem))
     return _signed_in(settings, "/", token, expires)
 
 
@@ -106,7 +106,7 @@ async def login(request: Request, me: Anonymous, session: SessionDep, settings: 
         if problem.keep_writes:
             await session.commit()  # a failed attempt must count, or throttling could be bypassed
         status = 429 if problem.code == "login_throttled" else 401 if problem.status == 401 else 422
-        message = _t(me, "Wrong email or password.") if problem.code == "invalid_credentials" else problem.message
+        message = _t(me, "Wrong email or password.") if problem.code == "invalid_credentials" else said(me, problem)
         return page(
             request,
             me,
@@ -153,6 +153,6 @@ async def change_password(request: Request, me: WebViewer, session: SessionDep, 
             session, me.principal, str(data.get("current_password", "")), str(data.get("new_password", ""))
         )
     except DomainError as problem:
-        return page(request, me, "settings.html", 422, title=_t(me, "Settings"), error=problem.message)
+        return page(request, me, "settings.html", 422, title=_t(me, "Settings"), error=said(me, problem))
     note = _t(me, "Password changed. Other sessions were logged out: %(count)s.") % {"count": ended}
     return page(request, me, "settings.html", title=_t(me, "Settings"), note=note)

@@ -6,6 +6,7 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import URL
 
+from fintrack.errors import DomainError, mark
 from fintrack.web import i18n
 from fintrack.web.render import Viewer, page
 
@@ -24,11 +25,6 @@ def _login(request: Request) -> Response:
     return RedirectResponse(location, status_code=303)
 
 
-def mark(message: str) -> str:
-    """A message translated later (extracted by `make messages`, translated when the page is rendered)."""
-    return message
-
-
 TITLES = {
     401: mark("Log in"),
     403: mark("Not allowed"),
@@ -40,13 +36,14 @@ SOMETHING_WRONG, CANNOT = mark("Something went wrong"), mark("This cannot be don
 NO_SUCH_PAGE = mark("There is no such page.")
 
 
-def render(request: Request, code: str, status: int, message: str) -> Response:
+def render(request: Request, code: str, status: int, message: str | DomainError) -> Response:
     if code in ("login_required", "unauthenticated"):
         return _login(request)
     me = Viewer(None, i18n.choose(None, request.headers.get("accept-language")))
     translate = i18n.translations(me.language).gettext
     title = translate(TITLES.get(status, SOMETHING_WRONG if status >= 500 else CANNOT))
+    message = message.translated(translate) if isinstance(message, DomainError) else translate(message)
     if request.headers.get("hx-request"):
         # A fragment for the element that asked: htmx swaps 4xx answers in (see assets/app.js).
-        return page(request, me, "_errors.html", status, error=translate(message))
-    return page(request, me, "error.html", status, title=title, message=translate(message))
+        return page(request, me, "_errors.html", status, error=message)
+    return page(request, me, "error.html", status, title=title, message=message)

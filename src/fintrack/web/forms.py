@@ -7,9 +7,35 @@ from typing import Any, TypeVar
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
-from fintrack.errors import InvalidInput
+from fintrack.errors import InvalidInput, Term, mark
 
 Model = TypeVar("Model", bound=BaseModel)
+
+# Pydantic's error types as sentences of our own, so they can be translated; the context names the limits.
+# Types not listed (a validator's own message) keep pydantic's English text.
+SAID = {
+    "missing": mark("{field}: required"),
+    "string_too_short": mark("{field}: at least {min_length} characters"),
+    "string_too_long": mark("{field}: at most {max_length} characters"),
+    "too_short": mark("{field}: at least {min_length} items"),
+    "too_long": mark("{field}: at most {max_length} items"),
+    "string_pattern_mismatch": mark("{field}: not in the expected format"),
+    "int_parsing": mark("{field}: not a whole number"),
+    "int_type": mark("{field}: not a whole number"),
+    "int_from_float": mark("{field}: not a whole number"),
+    "decimal_parsing": mark("{field}: not a number"),
+    "float_parsing": mark("{field}: not a number"),
+    "bool_parsing": mark("{field}: yes or no"),
+    "date_parsing": mark("{field}: not a date (YYYY-MM-DD)"),
+    "date_from_datetime_parsing": mark("{field}: not a date (YYYY-MM-DD)"),
+    "greater_than": mark("{field}: more than {gt}"),
+    "greater_than_equal": mark("{field}: at least {ge}"),
+    "less_than": mark("{field}: less than {lt}"),
+    "less_than_equal": mark("{field}: at most {le}"),
+    "literal_error": mark("{field}: one of {expected}"),
+    "enum": mark("{field}: one of {expected}"),
+    "extra_forbidden": mark("{field}: not a field of this form"),
+}
 
 
 async def fields(request: Request) -> dict[str, Any]:
@@ -22,9 +48,21 @@ def parse(model: type[Model], data: dict[str, Any]) -> Model:
     try:
         return model.model_validate(data)
     except ValidationError as invalid:
-        problem = invalid.errors()[0]
-        where = ".".join(str(p) for p in problem["loc"]) or "form"
-        raise InvalidInput(f"{where}: {problem['msg']}", field=where) from None
+        raise invalid_input(invalid.errors()[0]) from None
+
+
+def invalid_input(problem: Any) -> InvalidInput:
+    """Pydantic's first error as a domain error whose message pages can translate."""
+    where = ".".join(str(p) for p in problem["loc"] if p != "body") or "form"
+    template = SAID.get(problem["type"])
+    context = {k: str(v) for k, v in (problem.get("ctx") or {}).items()}
+    try:
+        template and template.format(field=where, **context)
+    except (KeyError, IndexError, ValueError):
+        template = None
+    if template is None:
+        return InvalidInput(f"{where}: {problem['msg']}", field=where)
+    return InvalidInput(template, values={"field": Term(where), **context}, field=where)
 
 
 def safe_next(target: str | None) -> str:

@@ -17,7 +17,7 @@ from fintrack.imports import profiles, queries
 from fintrack.imports import service as imports
 from fintrack.imports.schemas import CsvMapping, ImportRowOut
 from fintrack.web import forms, lookups
-from fintrack.web.render import Viewer, page, text
+from fintrack.web.render import Viewer, page, said, text
 from fintrack.web.session import WebViewer
 
 router = APIRouter(include_in_schema=False)
@@ -72,7 +72,7 @@ async def upload(request: Request, me: WebViewer, session: SessionDep, settings:
             )
         await import_events.reached(session, imported)
     except DomainError as problem:
-        return await _start_page(request, me, session, 422, error=problem.message)
+        return await _start_page(request, me, session, 422, error=said(me, problem))
     return RedirectResponse(f"/imports/{imported.id}", status_code=303)
 
 
@@ -142,7 +142,7 @@ async def remap(request: Request, me: WebViewer, session: SessionDep, import_id:
             )
         await import_events.reached(session, imported)
     except DomainError as problem:
-        return await _preview(request, me, session, import_id, 422, error=problem.message)
+        return await _preview(request, me, session, import_id, 422, error=said(me, problem))
     return RedirectResponse(f"/imports/{import_id}", status_code=303)
 
 

@@ -17,7 +17,7 @@ from fintrack.ledger.schemas import AccountCreate
 from fintrack.transactions import queries as tx_queries
 from fintrack.transactions import service as transactions
 from fintrack.web import forms, lookups
-from fintrack.web.render import page, text
+from fintrack.web.render import page, said, text
 from fintrack.web.session import WebViewer
 
 router = APIRouter(include_in_schema=False)
@@ -61,7 +61,7 @@ async def open_account(request: Request, me: WebViewer, session: SessionDep) -> 
                 session, me.access, body.name, body.type, body.currency, body.opening_balance, body.archived
             )
     except DomainError as problem:
-        return await _accounts_page(request, me, session, 422, error=problem.message, form=data)
+        return await _accounts_page(request, me, session, 422, error=said(me, problem), form=data)
     return RedirectResponse("/accounts", status_code=303)
 
 

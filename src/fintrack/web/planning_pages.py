@@ -15,7 +15,7 @@ from fintrack.errors import DomainError, InvalidInput
 from fintrack.recurring import service as recurring
 from fintrack.recurring.schemas import RecurringUpdate
 from fintrack.web import forms, lookups
-from fintrack.web.render import Viewer, page, text
+from fintrack.web.render import Viewer, page, said, text
 from fintrack.web.session import WebViewer
 
 router = APIRouter(include_in_schema=False)
@@ -79,7 +79,7 @@ async def create_budget(request: Request, me: WebViewer, session: SessionDep) ->
                 starts=month_from(str(data["starts"])) if data.get("starts") else None,
             )
     except DomainError as problem:
-        return await _budgets_page(request, me, session, 422, error=problem.message)
+        return await _budgets_page(request, me, session, 422, error=said(me, problem))
     return RedirectResponse("/budgets", status_code=303)
 
 
@@ -100,7 +100,7 @@ async def change_budget(request: Request, me: WebViewer, session: SessionDep, bu
                     rollover=data.get("rollover") == "1",
                 )
     except DomainError as problem:
-        return await _budgets_page(request, me, session, 422, error=problem.message)
+        return await _budgets_page(request, me, session, 422, error=said(me, problem))
     return RedirectResponse("/budgets", status_code=303)
 
 

@@ -16,6 +16,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from fintrack.auth.models import User
 from fintrack.books.access import BookAccess
+from fintrack.errors import DomainError
 from fintrack.web import i18n
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -96,3 +97,8 @@ def text(me: Viewer, message: str, **values: Any) -> str:
     """A message translated outside a template (flash notes, errors made in Python)."""
     translated = i18n.translations(me.language).gettext(message)
     return translated % values if values else translated
+
+
+def said(me: Viewer, problem: DomainError) -> str:
+    """A domain error's message in the viewer's language (its template translated, then filled in)."""
+    return problem.translated(i18n.translations(me.language).gettext)

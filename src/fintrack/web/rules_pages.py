@@ -17,7 +17,7 @@ from fintrack.rules import service as rules
 from fintrack.rules.schemas import RuleCreate, RuleDraft, RuleUpdate
 from fintrack.transactions import service as transactions
 from fintrack.web import forms, lookups
-from fintrack.web.render import Viewer, page, text
+from fintrack.web.render import Viewer, page, said, text
 from fintrack.web.session import WebViewer
 
 router = APIRouter(include_in_schema=False)
@@ -83,7 +83,7 @@ async def dry_run(request: Request, me: WebViewer, session: SessionDep) -> HTMLR
         draft = forms.parse(RuleDraft, draft_from(data, me))
         result = await history.dry_run(session, me.access, draft, only_uncategorized=data.get("all") != "1", limit=20)
     except DomainError as problem:
-        return page(request, me, "_errors.html", 422, error=problem.message)
+        return page(request, me, "_errors.html", 422, error=said(me, problem))
     accounts = await lookups.accounts(session, me.access)
     return page(request, me, "_dry_run.html", result=result, accounts=accounts)
 
@@ -101,7 +101,7 @@ async def create(request: Request, me: WebViewer, session: SessionDep) -> Respon
                 if applied.changed:
                     await budget_flows.spending_changed(session, me.access.id, [dt.date.today()])
     except DomainError as problem:
-        return await _page(request, me, session, 422, error=problem.message, form=data)
+        return await _page(request, me, session, 422, error=said(me, problem), form=data)
     return RedirectResponse("/rules", status_code=303)
 
 

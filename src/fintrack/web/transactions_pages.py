@@ -18,7 +18,7 @@ from fintrack.transactions import service as transactions
 from fintrack.transactions import transfers
 from fintrack.transactions.schemas import TransactionCreate, TransferCreate
 from fintrack.web import forms, lookups
-from fintrack.web.render import Viewer, page, text
+from fintrack.web.render import Viewer, page, said, text
 from fintrack.web.session import WebViewer
 
 router = APIRouter(include_in_schema=False)
@@ -77,7 +77,7 @@ async def list_page(request: Request, me: WebViewer, session: SessionDep) -> HTM
         filters, shown = filters_from(request, me)
         items, next_cursor = await transactions.search(session, me.access, filters, cursor, PAGE)
     except DomainError as problem:
-        error, items, next_cursor, shown = problem.message, [], None, {"account": [], "category": []}
+        error, items, next_cursor, shown = said(me, problem), [], None, {"account": [], "category": []}
     query = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
     return page(
         request,
@@ -133,7 +133,7 @@ async def record(request: Request, me: WebViewer, session: SessionDep) -> Respon
                 made = await transactions.create(session, me.access, item)
             await budget_flows.spending_changed(session, me.access.id, [made.date])
     except DomainError as problem:
-        return await _new_form(request, me, session, 422, error=problem.message, form=data)
+        return await _new_form(request, me, session, 422, error=said(me, problem), form=data)
     return RedirectResponse("/transactions", status_code=303)
 
 
@@ -251,5 +251,15 @@ async def edit(request: Request, me: WebViewer, session: SessionDep, transaction
             item = await transactions.update(session, me.access, transaction_id, changes)
         await budget_flows.spending_changed(session, me.access.id, [item.date])
     except DomainError as problem:
-        return await _detail(request, me, session, transaction_id, 422, error=problem.message)
+        return await _detail(request, me, session, transaction_id, 422, error=said(me, problem))
     return RedirectResponse(f"/transactions/{transaction_id}", status_code=303)
+
+
+@router.post("/transactions/{transaction_id}/delete")
+async def delete(request: Request, me: WebViewer, session: SessionDep, transaction_id: ItemId) -> Response:
+    """Both legs of a transfer go together; a later import of the same statement does not bring it back."""
+    assert me.access is not None
+    day = await transactions.delete(session, me.access, transaction_id)
+    await budget_flows.spending_changed(session, me.access.id, [day])
+    back = forms.safe_next(str((await forms.fields(request)).get("back", "/transactions")))
+    return RedirectResponse(back, status_code=303)

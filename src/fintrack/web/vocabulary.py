@@ -3,7 +3,7 @@ so `make messages` extracts them; templates translate them with `_(value)`."""
 
 from __future__ import annotations
 
-from fintrack.web.errors import mark
+from fintrack.errors import mark
 
 ACCOUNT_TYPES = [
     mark("checking"),
@@ -48,3 +48,39 @@ PERIODS = [mark("weekly"), mark("biweekly"), mark("monthly"), mark("quarterly"),
 SERIES_STATUSES = [mark("detected"), mark("confirmed"), mark("dismissed")]
 ROLES = [mark("owner"), mark("editor"), mark("viewer")]
 HUB_ACTIONS = [mark("Publish"), mark("Subscribe"), mark("History")]
+# Field names as form errors name them ("password: at least 10 characters"), from the schemas pages parse.
+FIELDS = [
+    mark("actions"),
+    mark("amount"),
+    mark("archived"),
+    mark("base_currency"),
+    mark("book_name"),
+    mark("category"),
+    mark("category_id"),
+    mark("account_id"),
+    mark("conditions"),
+    mark("credit"),
+    mark("currency"),
+    mark("date"),
+    mark("date_order"),
+    mark("debit"),
+    mark("decimal"),
+    mark("description"),
+    mark("email"),
+    mark("enabled"),
+    mark("expires_at"),
+    mark("external_id"),
+    mark("flip_sign"),
+    mark("kind"),
+    mark("locale"),
+    mark("match"),
+    mark("memo"),
+    mark("name"),
+    mark("opening_balance"),
+    mark("password"),
+    mark("pattern"),
+    mark("payee"),
+    mark("position"),
+    mark("scopes"),
+    mark("type"),
+]

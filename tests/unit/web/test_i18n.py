@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
+import pkgutil
 import re
+import string
 from decimal import Decimal
 
 import pytest
@@ -11,7 +14,8 @@ from babel.messages.pofile import read_po
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fintrack.errors import InvalidInput
+import fintrack
+from fintrack.errors import DomainError, InvalidInput
 from fintrack.web import forms, i18n, lookups
 from fintrack.web.render import TEMPLATES, environment
 
@@ -88,6 +92,49 @@ def test_every_message_has_its_portuguese_and_keeps_its_placeholders():
             continue
         names = lambda text: sorted(re.findall(r"%\((\w+)\)s", text)) + ["%%"] * text.count("%%")  # noqa: E731
         assert names(message.id) == names(message.string), message.id
+        fields = lambda text: sorted(f for _, f, _, _ in string.Formatter().parse(text) if f is not None)  # noqa: E731
+        assert fields(message.id) == fields(message.string), message.id
+
+
+def _domain_errors() -> list[type[DomainError]]:
+    for module in pkgutil.walk_packages(fintrack.__path__, "fintrack."):
+        importlib.import_module(module.name)
+    found, todo = [], [DomainError]
+    while todo:
+        cls = todo.pop()
+        found.append(cls)
+        todo += cls.__subclasses__()
+    return [cls for cls in found if cls.__module__.startswith("fintrack.")]
+
+
+def test_every_domain_errors_own_message_is_translated():
+    """An error raised without a message shows its docstring: each is extracted and has its Portuguese."""
+    portuguese = i18n.translations("pt-BR")
+    errors = _domain_errors()
+    assert len(errors) > 50
+    for cls in errors:
+        assert "code" in vars(cls), f"{cls.__qualname__} sets no code: `make messages` would not extract it"
+        problem = cls()
+        assert problem.translated(portuguese.gettext) != problem.message, f"{cls.__qualname__}: {problem.message}"
+
+
+def test_a_template_is_filled_after_translation_and_its_terms_translated():
+    portuguese = i18n.translations("pt-BR").gettext
+    problem = forms.invalid_input(
+        {"loc": ("body", "password"), "type": "string_too_short", "msg": "x", "ctx": {"min_length": 10}}
+    )
+    assert problem.message == "password: at least 10 characters"
+    assert problem.translated(portuguese) == "senha: pelo menos 10 caracteres"
+    assert problem.details == {"field": "password"}
+    # A translation that lost a placeholder is not shown half-filled: the English message is.
+    assert InvalidInput("{field}: bad", values={"field": "x"}).translated(lambda _: "{campo}: ruim") == "x: bad"
+    # Errors made before templates (f-strings) still show, untranslated when the catalogue lacks them.
+    assert InvalidInput("amount: 12,3,4 is not a number").translated(portuguese) == "amount: 12,3,4 is not a number"
+
+
+def test_a_validator_message_pydantic_does_not_type_is_kept():
+    problem = forms.invalid_input({"loc": ("name",), "type": "value_error", "msg": "Value error, no"})
+    assert problem.message == "name: Value error, no"
 
 
 def test_every_message_in_the_templates_is_in_the_catalogue():
