@@ -9,8 +9,10 @@ import pytest
 
 from fintrack.books.access import access
 from fintrack.demo.service import fill_book
+from fintrack.recurring import flows as recurring_flows
 from fintrack.recurring import queries, service
 from fintrack.recurring.detection import add_months, merchant_key
+from fintrack.recurring.models import RecurringScan
 from fintrack.recurring.schemas import RecurringUpdate
 from fintrack.transactions import service as transactions
 from fintrack.transactions.schemas import TransactionCreate
@@ -145,6 +147,46 @@ async def test_a_charge_that_arrives_after_detection_moves_the_series_on(session
     await _history(session, book, account.id, [(dt.date(2026, 1, 6), "SMARTFIT 0042", "-119.90")])
     due = await service.upcoming(session, book, 40, today=dt.date(2026, 1, 7))
     assert [d.date for d in due if d.series.key == "smartfit"] == [dt.date(2026, 2, 5)]
+
+
+async def test_what_is_due_reads_only_rows_detection_has_not_read(session, household):
+    """The scan's watermark: rows above its id, and rows dated after its day (written before, dated later)."""
+    book, account = household
+    # Written before detection but dated after its day, like a card's future instalment: read once due.
+    await _history(session, book, account.id, [(dt.date(2026, 1, 20), "STREAMING PLUS", "-29.90")])
+    await service.detect(session, book, today=TODAY)
+    scan = await session.get(RecurringScan, book.id)
+    assert scan is not None and scan.day == TODAY and scan.seen_id == await queries.newest_id(session)
+    assert await queries.newer_charges(session, book.id, TODAY) == {}
+    moved = await queries.newer_charges(session, book.id, dt.date(2026, 1, 21))
+    streaming = next(s for s in await queries.all_series(session, book.id) if s.key == "streaming plus")
+    assert moved == {streaming.id: dt.date(2026, 1, 20)}
+    # A new row, written after detection, is read through its id.
+    await _history(session, book, account.id, [(dt.date(2025, 12, 31), "SMARTFIT 0042", "-119.90")])
+    smartfit = next(s for s in await queries.all_series(session, book.id) if s.key == "smartfit")
+    assert (await queries.newer_charges(session, book.id, TODAY)) == {smartfit.id: dt.date(2025, 12, 31)}
+
+
+async def test_new_history_queues_one_background_detection_that_finds_its_series(committed):
+    from fintrack.auth import service as auth
+    from fintrack.jobs import queries as job_queries
+    from fintrack.ledger import service as ledger
+    from fintrack.ledger.models import AccountType
+
+    async with committed.db.sessionmaker() as session, session.begin():
+        user = await auth.create_user(session, "rita@example.com", "a long enough password")
+        book = await access(session, user.id, None, user.default_book_id)
+        account = await ledger.create_account(session, book, "Conta", AccountType.checking, "BRL", "0")
+        today = dt.date.today()
+        rows = [(add_months(today, -k), "ACADEMIA BOA FORMA", "-99.90") for k in range(1, 9)]
+        await _history(session, book, account.id, rows)
+        await recurring_flows.history_grew(session, book.id)
+        await recurring_flows.history_grew(session, book.id)  # a burst queues one run, not one each
+        assert await job_queries.due_count(session, ["recurring"]) == 1
+    await committed.run_jobs(["recurring"])
+    async with committed.db.sessionmaker() as session:
+        assert [s.key for s in await queries.all_series(session, book.id)] == ["academia boa forma"]
+        assert (await session.get(RecurringScan, book.id)) is not None
 
 
 async def test_confirmed_and_dismissed_series_keep_their_verdict_when_detection_runs_again(session, household):

@@ -54,3 +54,10 @@ async def administered(session: AsyncSession, admin: User, book_id: int) -> Book
     if book is None:
         raise BookNotFound(book_id=book_id)
     return BookAccess(book, Role.owner)
+
+
+async def on_behalf_of(session: AsyncSession, book_id: int) -> BookAccess | None:
+    """The book as background work sees it, acting for the book itself (a job its own writes queued), with the
+    owner's rights; None when the book is gone. Never for a request: those go through `access`."""
+    book = await session.get(Book, book_id)
+    return BookAccess(book, Role.owner) if book is not None else None

@@ -27,6 +27,7 @@ from fintrack.imports.formats.base import UnreadableFile
 from fintrack.imports.models import ImportRow, ImportSession
 from fintrack.ledger import service as ledger
 from fintrack.ops.metrics import IMPORT_SESSIONS
+from fintrack.recurring import flows as recurring_flows
 from fintrack.rules import service as rules
 
 
@@ -168,6 +169,7 @@ async def write(session: AsyncSession, access: BookAccess, imported: ImportSessi
     imported.summary = {**imported.summary, "committed": len(written)}
     imported.status, imported.committed_at, imported.progress = "committed", _now(), None
     await learn_later(session, access.id)
+    await recurring_flows.history_grew(session, access.id)
     await session.flush()
     await budget_flows.import_committed(session, access.id, imported.id)
     IMPORT_SESSIONS.labels(imported.format, "committed").inc()

@@ -27,6 +27,7 @@ TASK_MODULES: list[str] = [
     "fintrack.imports.tasks",
     "fintrack.categorize.tasks",
     "fintrack.hub.tasks",
+    "fintrack.recurring.tasks",
 ]
 
 DEFAULT_QUEUE = "default"

@@ -73,3 +73,15 @@ class RecurringSeries(Base):
     def amount(self) -> Decimal:
         """What the next charge is expected to be: the user's figure, else the detected median."""
         return self.expected_amount if self.expected_amount is not None else self.typical_amount
+
+
+class RecurringScan(Base):
+    """The book's last detection: transactions up to `seen_id` dated up to `day` were read then. Ids only grow,
+    so what is due next needs to read only rows above `seen_id`, and rows dated after `day`."""
+
+    __tablename__ = "recurring_scans"
+
+    book_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("books.id", ondelete="CASCADE"), primary_key=True)
+    seen_id: Mapped[int] = mapped_column(BigInteger)
+    day: Mapped[dt.date] = mapped_column(Date)
+    scanned_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

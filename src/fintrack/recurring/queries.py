@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fintrack.recurring.models import RecurringSeries
+from fintrack.recurring.models import RecurringScan, RecurringSeries
 
 
 def _key(column: str) -> str:
@@ -71,20 +72,32 @@ async def candidate_groups(
     return list(await session.execute(_CANDIDATES, params))
 
 
-# The newest charge of each series since detection last saw it, so upcoming dates do not wait for a re-run:
-# the key computed once per distinct description of the accounts' charges since their series' last dates.
+# The newest charge of each series since detection last read the book, so upcoming dates do not wait for a
+# re-run. Only rows detection has not read are looked at: ids above the scan's (ids only grow; the primary key
+# finds them) and rows dated after the scan's day (future-dated ones it skipped then; the date index finds them).
+# A book never scanned reads every account's charges since its series' last dates. The key is then computed
+# once per distinct description of those few rows.
 _LATEST = text(
     f"""
     WITH s AS (
         SELECT id, account_id, key, direction = 'debit' AS debit, last_date
         FROM recurring_series
         WHERE book_id = :book_id AND status <> 'dismissed'
-    ), d AS (
-        SELECT t.account_id, t.description, t.amount < 0 AS debit, max(t.date) AS last
+    ), a AS (
+        SELECT account_id, min(last_date) AS since FROM s GROUP BY 1
+    ), fresh AS (
+        SELECT t.account_id, t.description, t.amount, t.date, t.transfer_id
         FROM transactions t
-        JOIN (SELECT account_id, min(last_date) AS since FROM s GROUP BY 1) a
-          ON t.account_id = a.account_id AND t.date > a.since
-        WHERE t.book_id = :book_id AND t.date <= :today AND t.transfer_id IS NULL AND t.amount <> 0
+        WHERE t.book_id = :book_id AND t.id > :seen_id AND t.date <= :today
+        UNION ALL
+        SELECT t.account_id, t.description, t.amount, t.date, t.transfer_id
+        FROM transactions t
+        WHERE t.book_id = :book_id AND t.date > :scan_day AND t.date <= :today AND t.id <= :seen_id
+    ), d AS (
+        SELECT f.account_id, f.description, f.amount < 0 AS debit, max(f.date) AS last
+        FROM fresh f
+        JOIN a ON f.account_id = a.account_id AND f.date > a.since
+        WHERE f.transfer_id IS NULL AND f.amount <> 0
         GROUP BY 1, 2, 3
     ), k AS MATERIALIZED (
         SELECT d.*, {_key("d.description")} AS key FROM d
@@ -98,8 +111,28 @@ _LATEST = text(
 
 
 async def newer_charges(session: AsyncSession, book_id: int, today: dt.date) -> dict[int, dt.date]:
-    rows = await session.execute(_LATEST, {"book_id": book_id, "today": today})
+    scan = await session.get(RecurringScan, book_id)
+    seen_id, scan_day = (scan.seen_id, scan.day) if scan is not None else (0, dt.date.min)
+    params = {"book_id": book_id, "today": today, "seen_id": seen_id, "scan_day": scan_day}
+    rows = await session.execute(_LATEST, params)
     return {row.id: row.last_date for row in rows}
+
+
+async def newest_id(session: AsyncSession) -> int:
+    """The highest transaction id so far (of any book: ids are global, and the primary key answers at once)."""
+    return int(await session.scalar(text("SELECT coalesce(max(id), 0) FROM transactions")) or 0)
+
+
+async def record_scan(session: AsyncSession, book_id: int, seen_id: int, day: dt.date) -> None:
+    statement = (
+        insert(RecurringScan)
+        .values(book_id=book_id, seen_id=seen_id, day=day)
+        .on_conflict_do_update(
+            index_elements=[RecurringScan.book_id],
+            set_={"seen_id": seen_id, "day": day, "scanned_at": func.now()},
+        )
+    )
+    await session.execute(statement)
 
 
 async def key_of(session: AsyncSession, description: str) -> str:

@@ -11,6 +11,7 @@ from fintrack.budgets import flows as budget_flows
 from fintrack.categorize import service as categorize
 from fintrack.deps import CurrentBook, SessionDep
 from fintrack.idempotency import IdempotencyDep
+from fintrack.recurring import flows as recurring_flows
 from fintrack.schemas import AmountStr, IsoDate, Page
 from fintrack.transactions import queries, transfers
 from fintrack.transactions import service as transactions
@@ -88,6 +89,7 @@ async def create_transactions(
     if replay := await idem.replay():
         return replay  # type: ignore[return-value]
     ids = await transactions.create_many(session, book, body.transactions)
+    await recurring_flows.history_grew(session, book.id)
     created = await idem.save(201, BulkCreated(created=len(ids), ids=ids))
     await budget_flows.spending_changed(session, book.id, [t.date for t in body.transactions])
     return created
