@@ -52,7 +52,7 @@ _SEED = text(
     FROM generate_series(CAST(1 AS bigint), :rows) AS i
     """  # noqa: S608 - constant text; every value is a bound parameter
 )
-_SUBSCRIPTIONS = text(
+SUBSCRIPTIONS = text(
     """
     INSERT INTO transactions (book_id, account_id, date, amount, currency, description)
     SELECT :book_id, (CAST(:accounts AS bigint[]))[1 + s % 3],
@@ -82,7 +82,7 @@ async def _seed(db: Database, rows: int) -> dict[str, Any]:
         ]
         params = {"book_id": book.id, "accounts": accounts, "today": TODAY}
         await session.execute(_SEED, {**params, "rows": rows})
-        await session.execute(_SUBSCRIPTIONS, params)
+        await session.execute(SUBSCRIPTIONS, params)
     async with db.engine.connect() as conn:
         conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
         await conn.execute(text("VACUUM (ANALYZE)"))

@@ -5,9 +5,10 @@ JavaScript the pages ship (gzip).
     python bench/web_bench.py --rows 20000 --runs 5    # a smoke run
 
 The book is the one bench/ledger_bench.py seeds and keeps under bench/out/rows-N/ (seeded the same way when
-missing). The app runs in this process and is called through httpx's ASGI transport, logged in through the login
-form: each figure is the whole request as the server handles it — session, book, every query, the template —
-without the network. Needs the front-end bundle (`make install`).
+missing), with thirty monthly subscriptions added and detected once, so the dashboard lists bills due. The app
+runs in this process and is called through httpx's ASGI transport, logged in through the login form: each figure
+is the whole request as the server handles it — session, book, every query, the template — without the network.
+Needs the front-end bundle (`make install`).
 """
 
 from __future__ import annotations
@@ -27,10 +28,14 @@ from typing import Any
 import bench_db
 import httpx
 from ledger_bench import EMAIL, ROOT, percentiles, seed
+from recurring_bench import SUBSCRIPTIONS, TODAY
 from sqlalchemy import text
 
 from fintrack import pgserver
+from fintrack.books.access import access
+from fintrack.db import Database
 from fintrack.main import create_app
+from fintrack.recurring import service as recurring
 from fintrack.settings import Settings
 from fintrack.web.render import STATIC
 
@@ -89,9 +94,24 @@ async def pages(client: httpx.AsyncClient, meta: dict[str, Any]) -> list[tuple[s
     return found
 
 
+async def with_series(db: Database, meta: dict[str, Any]) -> None:
+    """Thirty monthly subscriptions over two years, detected once and kept: the dashboard and /recurring then show
+    bills due as on a lived-in book (the ledger's merchants are random, so they form no series of their own)."""
+    async with db.sessionmaker() as session, session.begin():
+        book = await access(session, meta["user_id"], meta["book_id"], None)
+        if await session.scalar(text("SELECT count(*) FROM recurring_series WHERE book_id = :b"), {"b": book.id}):
+            return
+        params = {"book_id": book.id, "accounts": meta["accounts"][:3], "today": TODAY}
+        await session.execute(SUBSCRIPTIONS, params)
+        started = time.perf_counter()
+        found = await recurring.detect(session, book)
+        print(f"detected {found.found} series in {time.perf_counter() - started:.1f} s (once; kept)", flush=True)
+
+
 async def run(args: argparse.Namespace) -> None:
     bench_dir = args.out / f"rows-{args.rows}"
     db, meta = await bench_db.opened(bench_dir, lambda db: seed(db, args.rows, args.seed), pool_size=4)
+    await with_series(db, meta)
     async with db.engine.connect() as conn:
         server = await conn.scalar(text("SHOW server_version"))
     print(f"python {sys.version.split()[0]}, PostgreSQL {server} (embedded)")
