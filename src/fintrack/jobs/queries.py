@@ -54,6 +54,12 @@ async def counts(session: AsyncSession) -> list[tuple[str, str, int]]:
     return [(queue, status, int(n)) for queue, status, n in rows]
 
 
+async def pending(session: AsyncSession, lock: str) -> bool:
+    """Whether a job holding `lock` waits or runs (procrastinate indexes jobs by lock while they do)."""
+    query = text("SELECT EXISTS (SELECT 1 FROM procrastinate_jobs WHERE lock = :lock AND status IN ('todo', 'doing'))")
+    return bool(await session.scalar(query, {"lock": lock}))
+
+
 async def job(session: AsyncSession, job_id: int) -> dict[str, Any] | None:
     row = (
         (

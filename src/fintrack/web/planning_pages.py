@@ -12,6 +12,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fintrack.budgets import service as budgets
 from fintrack.deps import SessionDep
 from fintrack.errors import DomainError, InvalidInput
+from fintrack.hub import events as hub_events
+from fintrack.recurring import flows as recurring_flows
 from fintrack.recurring import service as recurring
 from fintrack.recurring.schemas import RecurringUpdate
 from fintrack.web import forms, lookups
@@ -115,6 +117,10 @@ async def recurring_page(request: Request, me: WebViewer, session: SessionDep) -
         title=text(me, "Recurring"),
         series=series,
         due=await recurring.upcoming(session, me.access, 45),
+        # Only while it runs: a small book's detection is over before the redirect lands.
+        detecting=request.query_params.get("detecting") == "1"
+        and await recurring_flows.detecting(session, me.access.id),
+        channel=hub_events.channel_of(me.user.id) if me.user is not None else None,
         accounts=await lookups.accounts(session, me.access),
         categories={c.id: c.label for c in await lookups.categories(session, me.access)},
     )
@@ -123,8 +129,10 @@ async def recurring_page(request: Request, me: WebViewer, session: SessionDep) -
 @router.post("/recurring/detect")
 async def detect(request: Request, me: WebViewer, session: SessionDep) -> Response:
     assert me.access is not None
-    await recurring.detect(session, me.access)
-    return RedirectResponse("/recurring", status_code=303)
+    me.access.require_write()
+    # In the background: seconds on a large book. The page says so and reloads on the `recurring.detected` event.
+    await recurring_flows.history_grew(session, me.access.id)
+    return RedirectResponse("/recurring?detecting=1", status_code=303)
 
 
 @router.post("/recurring/{series_id}")

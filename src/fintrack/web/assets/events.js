@@ -16,6 +16,8 @@ function describe(payload, say) {
       return `${say.importProgress || "Import"} ${payload.filename || "#" + payload.import_id}: ${payload.done}/${payload.total}`;
     case "budget.crossed":
       return `${say.budgetCrossed || "Budget"} ${payload.category}: ${payload.threshold}% (${money(payload.spent, payload.currency)} / ${money(payload.available, payload.currency)})`;
+    case "recurring.detected":
+      return `${say.recurringDetected || "Recurring"}: ${payload.found}`;
     default:
       if (payload.type && payload.type.startsWith("import.")) {
         return `${say.importStatus || "Import"} ${payload.filename || "#" + payload.import_id}: ${say[payload.status] || payload.status}`;
@@ -55,6 +57,10 @@ export function followEvents() {
       } else if (payload.status && payload.status !== watched.dataset.importStatus && !leaving) {
         location.reload();
       }
+    }
+    const detecting = document.getElementById("recurring-live");
+    if (detecting && payload.type === "recurring.detected" && String(payload.book_id) === detecting.dataset.book && !leaving) {
+      location.replace("/recurring");
     }
     const feed = document.getElementById("live-feed");
     if (feed) {
