@@ -11,8 +11,8 @@ from babel.messages.extract import extract_python
 
 
 def extract(
-    fileobj: IO[bytes], keywords: Mapping[str, Any], comment_tags: Collection[str], options: dict[str, Any]
-) -> Iterator[tuple[int, str, str, list[str]]]:
+    fileobj: IO[bytes], keywords: Mapping[str, Any], comment_tags: Collection[str], options: Any
+) -> Iterator[tuple[Any, ...]]:
     source = fileobj.read()
     fileobj.seek(0)
     web = "/fintrack/web/" in str(getattr(fileobj, "name", ""))
