@@ -167,6 +167,21 @@ async def test_what_is_due_reads_only_rows_detection_has_not_read(session, house
     assert (await queries.newer_charges(session, book.id, TODAY)) == {smartfit.id: dt.date(2025, 12, 31)}
 
 
+async def test_upcoming_asks_for_a_new_detection_once_many_rows_went_unscanned(session, household, monkeypatch):
+    from fintrack.jobs import queries as job_queries
+
+    book, account = household
+    await service.detect(session, book, today=TODAY)
+    monkeypatch.setattr(service, "STALE_AFTER", 2)
+    rows = [(dt.date(2025, 12, 30), "PADARIA REAL", "-12.00")] * 2
+    await _history(session, book, account.id, rows)
+    await service.upcoming(session, book, 30, today=TODAY)
+    assert await job_queries.due_count(session, ["recurring"]) == 0  # two rows: read them, no new detection
+    await _history(session, book, account.id, rows[:1])
+    await service.upcoming(session, book, 30, today=TODAY)
+    assert await job_queries.due_count(session, ["recurring"]) == 1
+
+
 async def test_new_history_queues_one_background_detection_that_finds_its_series(committed):
     from fintrack.auth import service as auth
     from fintrack.jobs import queries as job_queries

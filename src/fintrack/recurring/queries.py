@@ -118,6 +118,16 @@ async def newer_charges(session: AsyncSession, book_id: int, today: dt.date) -> 
     return {row.id: row.last_date for row in rows}
 
 
+async def unscanned_over(session: AsyncSession, book_id: int, limit: int) -> bool:
+    """Whether more than `limit` of the book's rows were written since its last scan (stops counting there)."""
+    scan = await session.get(RecurringScan, book_id)
+    query = text(
+        "SELECT count(*) FROM (SELECT 1 FROM transactions WHERE book_id = :book_id AND id > :seen_id LIMIT :n) AS x"
+    )
+    params = {"book_id": book_id, "seen_id": scan.seen_id if scan is not None else 0, "n": limit + 1}
+    return int(await session.scalar(query, params) or 0) > limit
+
+
 async def newest_id(session: AsyncSession) -> int:
     """The highest transaction id so far (of any book: ids are global, and the primary key answers at once)."""
     return int(await session.scalar(text("SELECT coalesce(max(id), 0) FROM transactions")) or 0)

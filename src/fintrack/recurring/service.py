@@ -15,13 +15,16 @@ from fintrack.ledger import queries as ledger_queries
 from fintrack.ledger.errors import CategoryNotFound
 from fintrack.ledger.service import money
 from fintrack.money import quantize
-from fintrack.recurring import detection, queries
+from fintrack.recurring import detection, flows, queries
 from fintrack.recurring.errors import InvalidSeriesChange, SeriesNotFound
 from fintrack.recurring.models import STATUSES, RecurringSeries
 from fintrack.recurring.schemas import RecurringUpdate
 
 # Two years of history, and a little more so that a yearly charge paid late two years ago still counts.
 WINDOW = dt.timedelta(days=760)
+# Rows written since the last detection beyond which `upcoming` asks for a new one (a month of a very busy book
+# costs it ~0.2 s to read; a few thousand, a few milliseconds).
+STALE_AFTER = 5000
 # The longest a living series can be silent: a yearly one, one period and its grace.
 SILENCE = dt.timedelta(days=max(p.days + p.grace for p in detection.PERIODS))
 
@@ -218,6 +221,9 @@ async def upcoming(
         raise InvalidSeriesChange("days: between 1 and 366", field="days")
     today = today or dt.date.today()
     end = today + dt.timedelta(days=days)
+    if await queries.unscanned_over(session, access.id, STALE_AFTER):
+        # Reading that many new rows here each time would cost more than detecting again, once, off the request.
+        await flows.history_grew(session, access.id)
     newer = await queries.newer_charges(session, access.id, today)
     due: list[Due] = []
     for series in await queries.all_series(session, access.id):
