@@ -9,6 +9,7 @@ from typing import Any
 
 import structlog
 from psycopg import sql
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
@@ -101,6 +102,16 @@ async def copy_rows(
     async with connection.cursor() as cursor, cursor.copy(statement) as copy:
         for value in values:
             await copy.write_row(value)
+
+
+async def plan_for_these_values(session: AsyncSession) -> None:
+    """Have PostgreSQL plan each statement of this transaction for its actual values.
+
+    psycopg prepares a statement run five times on a connection, and after a few more runs PostgreSQL may keep
+    one generic plan for any values. For a report that is the plan for a book and a range it cannot see: a
+    12-year report then scans the whole table (145 ms instead of 25). Planning anew costs about a millisecond.
+    """
+    await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
 
 
 def like_escape(text: str) -> str:

@@ -10,6 +10,8 @@ from sqlalchemy import BigInteger, Row, TextClause, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fintrack.db import plan_for_these_values
+
 # A line is a transaction without splits, or one of its splits; transfers move money between the household's own
 # accounts and are neither income nor expense. Whole months of accounts in the base currency come from
 # report_month_totals (kept by triggers, migration 0014): a few thousand rows instead of every line. The edges of
@@ -112,6 +114,7 @@ async def _params(
     date_to: dt.date,
     account_ids: Sequence[int] | None,
 ) -> dict[str, object]:
+    await plan_for_these_values(session)
     params: dict[str, object] = {"book_id": book_id, "base": base, "date_from": date_from, "date_to": date_to}
     params["whole_from"], params["whole_until"] = whole_months(date_from, date_to)
     params["foreign_ids"] = list(await session.scalars(_FOREIGN, {"book_id": book_id, "base": base}))
@@ -243,4 +246,5 @@ async def net_worth(
     }
     if account_ids is not None:
         params["account_ids"] = list(account_ids)
+    await plan_for_these_values(session)
     return list(await session.execute(_net_worth(account_ids is not None), params))
