@@ -18,7 +18,37 @@ class Term(str):
     __slots__ = ()
 
 
-class DomainError(Exception):
+class Said:
+    """A message made from an English `str.format` template and its values, so a page can translate the
+    template and fill it in again. Shared by domain errors and the plain errors they wrap (`MoneyError`)."""
+
+    template: str
+    values: dict[str, Any]
+    message: str
+
+    def _say(self, template: str, values: Mapping[str, Any] | None) -> str:
+        self.template = template
+        self.values = dict(values or {})
+        self.message = template.format(**self.values) if self.values else template
+        return self.message
+
+    def translated(self, gettext: Callable[[str], str]) -> str:
+        """The message in the reader's language; the English one when the catalogue has no (usable) translation."""
+        said = gettext(self.template)
+        if not self.values:
+            return said
+        # A value may itself be a message (a wrapped MoneyError's), translated in turn.
+        values = {
+            k: gettext(v) if isinstance(v, Term) else v.translated(gettext) if isinstance(v, Said) else v
+            for k, v in self.values.items()
+        }
+        try:
+            return said.format(**values)
+        except (KeyError, IndexError, ValueError):
+            return self.message
+
+
+class DomainError(Said, Exception):
     """Something the caller asked for cannot be done."""
 
     status: ClassVar[int] = 400
@@ -30,22 +60,8 @@ class DomainError(Exception):
         """`message` is English; with `values` it is a `str.format` template (`mark("{field}: ...")`) filled in
         here for the API and again after translation for a page, so the translator sees the template, not one
         filled-in sentence per value."""
-        self.template = message or (self.__doc__ or self.code).strip()
-        self.values = dict(values or {})
-        self.message = self.template.format(**self.values) if self.values else self.template
         self.details = details
-        super().__init__(self.message)
-
-    def translated(self, gettext: Callable[[str], str]) -> str:
-        """The message in the reader's language; the English one when the catalogue has no (usable) translation."""
-        said = gettext(self.template)
-        if not self.values:
-            return said
-        values = {k: gettext(v) if isinstance(v, Term) else v for k, v in self.values.items()}
-        try:
-            return said.format(**values)
-        except (KeyError, IndexError, ValueError):
-            return self.message
+        super().__init__(self._say(message or (self.__doc__ or self.code).strip(), values))
 
 
 class InvalidInput(DomainError):

@@ -9,13 +9,19 @@ from functools import lru_cache
 
 from babel.numbers import get_currency_precision, list_currencies
 
+from fintrack.errors import Said, mark
+
 # Up to 14 integer digits: NUMERIC(20, 6) in the database leaves room for that and any currency's minor units.
 MAX_INTEGER_DIGITS = 14
 _AMOUNT = re.compile(r"^[+-]?\d+(\.\d+)?$")
 
 
-class MoneyError(ValueError):
-    """An amount or currency that cannot be money."""
+class MoneyError(Said, ValueError):
+    """An amount or currency that cannot be money. Its message is a template, so the domain error that wraps it
+    (`InvalidMoney(problem.template, values=problem.values)`) can be translated on a page."""
+
+    def __init__(self, template: str, **values: object) -> None:
+        super().__init__(self._say(template, values))
 
 
 @lru_cache(maxsize=1)
@@ -25,7 +31,7 @@ def _currencies() -> frozenset[str]:
 
 def validate_currency(code: str) -> str:
     if not isinstance(code, str) or code.upper() != code or code not in _currencies():
-        raise MoneyError(f"unknown currency {code!r}: use an ISO 4217 code such as BRL, USD or EUR")
+        raise MoneyError(mark("unknown currency {code!r}: use an ISO 4217 code such as BRL, USD or EUR"), code=code)
     return code
 
 
@@ -37,27 +43,38 @@ def minor_units(currency: str) -> int:
 def parse_amount(text: object, currency: str) -> Decimal:
     """Parse a decimal string exactly; refuse floats, exponents and more decimals than the currency has."""
     if not isinstance(text, str):
-        raise MoneyError('amount must be a decimal string such as "-12.34", not a JSON number')
+        raise MoneyError(mark('amount must be a decimal string such as "-12.34", not a JSON number'))
     stripped = text.strip()
     if not _AMOUNT.match(stripped):
-        raise MoneyError(f'amount {text!r} is not a decimal string such as "-12.34" (use a dot for decimals)')
+        raise MoneyError(
+            mark('amount {text!r} is not a decimal string such as "-12.34" (use a dot for decimals)'), text=text
+        )
     try:
         value = Decimal(stripped)
     except InvalidOperation as exc:  # pragma: no cover - the regex already rules this out
-        raise MoneyError(f"amount {text!r} is not a number") from exc
+        raise MoneyError(mark("amount {text!r} is not a number"), text=text) from exc
     return check_amount(value, currency)
 
 
 def check_amount(value: Decimal, currency: str) -> Decimal:
     if not value.is_finite():
-        raise MoneyError("amount must be finite")
+        raise MoneyError(mark("amount must be finite"))
     places = minor_units(currency)
     exponent = value.as_tuple().exponent
     assert isinstance(exponent, int)
     if -exponent > places and value != value.quantize(Decimal(1).scaleb(-places)):
-        raise MoneyError(f"amount {value} has more than {places} decimal places for {currency}")
+        raise MoneyError(
+            mark("amount {value} has more than {places} decimal places for {currency}"),
+            value=value,
+            places=places,
+            currency=currency,
+        )
     if value.adjusted() >= MAX_INTEGER_DIGITS:
-        raise MoneyError(f"amount {value} is too large (at most {MAX_INTEGER_DIGITS} integer digits)")
+        raise MoneyError(
+            mark("amount {value} is too large (at most {digits} integer digits)"),
+            value=value,
+            digits=MAX_INTEGER_DIGITS,
+        )
     if exponent == -places:
         return value  # already in minor units, as nearly every statement writes it: quantizing would copy it
     return quantize(value, currency)
@@ -87,7 +104,7 @@ class Money:
 
     def _same(self, other: Money) -> None:
         if other.currency != self.currency:
-            raise MoneyError(f"cannot combine {self.currency} with {other.currency}")
+            raise MoneyError(mark("cannot combine {mine} with {theirs}"), mine=self.currency, theirs=other.currency)
 
     def __add__(self, other: Money) -> Money:
         self._same(other)

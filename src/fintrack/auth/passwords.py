@@ -6,6 +6,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from fintrack.auth.errors import WeakPassword
+from fintrack.errors import mark
 
 _hasher = PasswordHasher()
 # Verifying against this keeps unknown emails as slow as wrong passwords, so timing reveals no accounts.
@@ -17,11 +18,19 @@ COMMON = frozenset({"password123", "1234567890", "qwertyuiop", "senha12345", "pa
 
 def check_strength(password: str) -> None:
     if len(password) < MIN_LENGTH:
-        raise WeakPassword(f"password must have at least {MIN_LENGTH} characters", field="password")
+        raise WeakPassword(
+            mark("password must have at least {min_length} characters"),
+            values={"min_length": MIN_LENGTH},
+            field="password",
+        )
     if len(password) > MAX_LENGTH:
-        raise WeakPassword(f"password must have at most {MAX_LENGTH} characters", field="password")
+        raise WeakPassword(
+            mark("password must have at most {max_length} characters"),
+            values={"max_length": MAX_LENGTH},
+            field="password",
+        )
     if password.lower() in COMMON or len(set(password)) < 4:
-        raise WeakPassword("password is too easy to guess", field="password")
+        raise WeakPassword(mark("password is too easy to guess"), field="password")
 
 
 def hash_password(password: str) -> str:

@@ -23,7 +23,7 @@ from fintrack.auth.errors import (
 from fintrack.auth.models import ApiToken, LoginAttempt, User, WebSession
 from fintrack.auth.scopes import ALL_SCOPES, Scope
 from fintrack.books import service as books
-from fintrack.errors import InvalidInput, NotFound
+from fintrack.errors import InvalidInput, NotFound, mark
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,9 @@ class Principal:
 
     def require(self, scope: Scope) -> None:
         if scope not in self.scopes:
-            raise MissingScope(f"this token lacks the {scope.value!r} scope", required=scope.value)
+            raise MissingScope(
+                mark("this token lacks the {scope!r} scope"), values={"scope": scope.value}, required=scope.value
+            )
 
 
 def now() -> datetime:
@@ -150,7 +152,7 @@ def hub_token(principal: Principal, secret_key: str) -> tuple[str, datetime]:
     tokens, never the session cookie: a WebSocket handshake carries no CSRF header, so a cookie would let any
     page the user visits open a socket as them (cross-site WebSocket hijacking)."""
     if principal.via != "session" or principal.session_token is None:
-        raise InvalidInput("hub session tokens are for the web UI; API clients connect with their API token")
+        raise InvalidInput(mark("hub session tokens are for the web UI; API clients connect with their API token"))
     expires = now() + timedelta(seconds=HUB_TOKEN_SECONDS)
     session_hash = tokens.digest(principal.session_token)
     return tokens.sign_hub(secret_key, principal.user.id, session_hash, int(expires.timestamp())), expires
@@ -196,7 +198,7 @@ async def create_token(
     channel_patterns: list[str] | None = None,
 ) -> tuple[ApiToken, str]:
     if expires_at is not None and expires_at <= now():
-        raise InvalidInput("expires_at is in the past: the token would never work", field="expires_at")
+        raise InvalidInput(mark("expires_at is in the past: the token would never work"), field="expires_at")
     token, prefix, token_hash = tokens.new_token()
     row = ApiToken(
         user_id=user.id,
@@ -220,7 +222,7 @@ async def list_tokens(session: AsyncSession, user: User) -> list[ApiToken]:
 async def revoke_token(session: AsyncSession, user: User, token_id: int) -> ApiToken:
     row = await queries.token_of(session, user.id, token_id)
     if row is None:
-        raise NotFound("no such token")
+        raise NotFound(mark("no such token"))
     if row.revoked_at is None:
         row.revoked_at = now()
         await session.flush()
@@ -236,7 +238,7 @@ async def change_password(session: AsyncSession, principal: Principal, current: 
     try:
         user.password_hash = passwords.hash_password(new)
     except WeakPassword as weak:
-        raise WeakPassword(weak.message, field="new_password") from None
+        raise WeakPassword(weak.template, values=weak.values, field="new_password") from None
     keep = tokens.digest(principal.session_token) if principal.session_token else None
     ended = await queries.end_other_sessions(session, user.id, keep)
     await session.flush()

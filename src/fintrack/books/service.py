@@ -9,7 +9,7 @@ from fintrack.books import queries
 from fintrack.books.access import BookAccess
 from fintrack.books.errors import LastOwner, UnknownUser
 from fintrack.books.models import Book, BookMember, Role
-from fintrack.errors import InvalidInput
+from fintrack.errors import InvalidInput, mark
 from fintrack.ledger import service as ledger
 from fintrack.money import MoneyError, validate_currency
 
@@ -18,7 +18,7 @@ async def create_book(session: AsyncSession, owner_id: int, name: str, base_curr
     try:
         validate_currency(base_currency)
     except MoneyError as exc:
-        raise InvalidInput(str(exc), field="base_currency") from None
+        raise InvalidInput(exc.template, values=exc.values, field="base_currency") from None
     book = Book(name=name, base_currency=base_currency, locale=locale)
     session.add(book)
     await session.flush()
@@ -71,7 +71,7 @@ async def remove_member(session: AsyncSession, access_: BookAccess, user_id: int
     access_.require_owner()
     existing = await queries.member(session, access_.id, user_id)
     if existing is None:
-        raise UnknownUser("no such member in this book")
+        raise UnknownUser(mark("no such member in this book"))
     if existing.role is Role.owner and await queries.owner_count(session, access_.id) <= 1:
         raise LastOwner()
     await session.delete(existing)

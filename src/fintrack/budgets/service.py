@@ -21,7 +21,7 @@ from fintrack.books.models import Book
 from fintrack.budgets import events, queries
 from fintrack.budgets.errors import BudgetNotFound, DuplicateBudget, InvalidBudget, UnknownCategory
 from fintrack.budgets.models import Budget
-from fintrack.errors import NotFound
+from fintrack.errors import NotFound, Term, mark
 from fintrack.ledger.models import Category, CategoryKind
 from fintrack.money import MoneyError, parse_amount, quantize
 
@@ -77,11 +77,16 @@ async def _expense_category(session: AsyncSession, book_id: int, category_id: in
     if found is None:
         # Same answer for another book's category as for none at all: ids of other households reveal nothing.
         raise UnknownCategory(
-            f"category_id: there is no category {category_id} in this book", field="category_id", id=category_id
+            mark("category_id: there is no category {id} in this book"),
+            values={"id": category_id},
+            field="category_id",
+            id=category_id,
         )
     if found.kind is not CategoryKind.expense:
         raise InvalidBudget(
-            f"category_id: {found.name!r} is an income category; budgets limit expenses", field="category_id"
+            mark("category_id: {name!r} is an income category; budgets limit expenses"),
+            values={"name": found.name},
+            field="category_id",
         )
     return found
 
@@ -90,16 +95,21 @@ def _limit(amount: str | Decimal, currency: str) -> Decimal:
     try:
         value = parse_amount(amount, currency) if isinstance(amount, str) else parse_amount(f"{amount:f}", currency)
     except MoneyError as exc:
-        raise InvalidBudget(f"amount: {exc}", field="amount") from None
+        # The money error is a message of its own, translated in turn on a page.
+        raise InvalidBudget(mark("amount: {problem}"), values={"problem": exc}, field="amount") from None
     if value <= 0:
-        raise InvalidBudget("amount: a budget's monthly limit must be above zero", field="amount")
+        raise InvalidBudget(mark("amount: a budget's monthly limit must be above zero"), field="amount")
     return value
 
 
 def _period(starts: dt.date, ends: dt.date | None) -> tuple[dt.date, dt.date | None]:
     starts, ends = month_of(starts), month_of(ends) if ends is not None else None
     if ends is not None and ends < starts:
-        raise InvalidBudget(f"ends: {ends:%Y-%m} is before the first month, {starts:%Y-%m}", field="ends")
+        raise InvalidBudget(
+            mark("ends: {ends:%Y-%m} is before the first month, {starts:%Y-%m}"),
+            values={"ends": ends, "starts": starts},
+            field="ends",
+        )
     return starts, ends
 
 
@@ -118,7 +128,8 @@ async def _refuse_duplicate(session: AsyncSession, book_id: int, category_id: in
     existing = await queries.budget_for_category(session, book_id, category_id)
     if existing is not None:
         raise DuplicateBudget(
-            f"category_id: category {category_id} already has budget {existing.id}; change that one instead",
+            mark("category_id: category {category_id} already has budget {budget_id}; change that one instead"),
+            values={"category_id": category_id, "budget_id": existing.id},
             field="category_id",
             budget_id=existing.id,
         )
@@ -171,7 +182,9 @@ async def update_budget(
     required = {"amount": amount, "rollover": rollover, "starts": starts}
     for name, value in required.items():
         if value is None:
-            raise InvalidBudget(f"{name}: give a value or leave the field out", field=name)
+            raise InvalidBudget(
+                mark("{field}: give a value or leave the field out"), values={"field": Term(name)}, field=name
+            )
     if not isinstance(amount, Unset) and amount is not None:
         # The book's base currency may have changed since: the limit is in the base currency of today.
         budget.currency = access.book.base_currency

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from fintrack.errors import mark
 from fintrack.hub.errors import InvalidChannel, NoNamespace, NotAllowed
 
 CHANNEL_MAX = 200
@@ -76,7 +77,9 @@ SERVER = Caller(user_id=None)
 def check_channel(name: str) -> str:
     """The channel name, or InvalidChannel saying why it is not one."""
     if not 1 <= len(name) <= CHANNEL_MAX:
-        raise InvalidChannel(f"a channel name has 1 to {CHANNEL_MAX} characters", channel=name[:CHANNEL_MAX])
+        raise InvalidChannel(
+            mark("a channel name has 1 to {max} characters"), values={"max": CHANNEL_MAX}, channel=name[:CHANNEL_MAX]
+        )
     if not _CHANNEL.match(name):
         raise InvalidChannel(channel=name)
     return name
@@ -150,7 +153,15 @@ def allowed(caller: Caller, action: Action, channel: str, ns: Namespace) -> bool
     return False  # "server"
 
 
+# A sentence per action, so each translates whole.
+_MAY_NOT = {
+    "publish": mark("you may not publish on channel {channel!r}"),
+    "subscribe": mark("you may not subscribe on channel {channel!r}"),
+    "history": mark("you may not history on channel {channel!r}"),
+}
+
+
 def require(caller: Caller, action: Action, channel: str, ns: Namespace) -> None:
     """NotAllowed unless the caller may do `action` on the channel; the message never says whose it is."""
     if not allowed(caller, action, channel, ns):
-        raise NotAllowed(f"you may not {action} on channel {channel!r}", channel=channel, action=action)
+        raise NotAllowed(_MAY_NOT[action], values={"channel": channel}, channel=channel, action=action)

@@ -19,7 +19,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fintrack.errors import InvalidInput
+from fintrack.errors import InvalidInput, mark
 from fintrack.hub import policy, queries
 from fintrack.hub.broker import Broker, Publication
 from fintrack.hub.errors import (
@@ -105,7 +105,9 @@ def _validator(schema_text: str) -> Draft202012Validator:
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
-        raise InvalidSchema(f"json_schema: {exc.message}", path=exc.json_path) from None
+        raise InvalidSchema(
+            mark("json_schema: {problem}"), values={"problem": exc.message}, path=exc.json_path
+        ) from None
     return Draft202012Validator(schema)
 
 
@@ -119,26 +121,41 @@ def encode(index: int, item: Item, schema: dict[str, Any] | None) -> str:
     try:
         encoded = json.dumps(item.payload, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     except (TypeError, ValueError) as exc:
-        raise InvalidInput(f"publication {index}: payload is not JSON: {exc}", index=index, field="payload") from None
+        raise InvalidInput(
+            mark("publication {index}: payload is not JSON: {problem}"),
+            values={"index": index, "problem": exc},
+            index=index,
+            field="payload",
+        ) from None
     size = len(encoded.encode())
     if size > MAX_PAYLOAD_BYTES:
         raise PayloadTooLarge(
-            f"publication {index}: payload is {size} bytes, more than {MAX_PAYLOAD_BYTES}",
+            mark("publication {index}: payload is {size} bytes, more than {limit}"),
+            values={"index": index, "size": size, "limit": MAX_PAYLOAD_BYTES},
             index=index,
             size=size,
             limit=MAX_PAYLOAD_BYTES,
         )
     if _NUL.search(encoded):
-        raise InvalidInput(f"publication {index}: payload contains a NUL character (\\u0000)", index=index)
+        raise InvalidInput(
+            mark("publication {index}: payload contains a NUL character (\\u0000)"),
+            values={"index": index},
+            index=index,
+        )
     for name in ("key", "idempotency_key"):
         value = getattr(item, name)
         if value is not None and ("\x00" in value or not value):
-            raise InvalidInput(f"publication {index}: {name} is empty or contains a NUL character", index=index)
+            raise InvalidInput(
+                mark("publication {index}: {name} is empty or contains a NUL character"),
+                values={"index": index, "name": name},
+                index=index,
+            )
     if schema is not None:
         error = next(iter(_validator(json.dumps(schema, sort_keys=True)).iter_errors(item.payload)), None)
         if error is not None:
             raise SchemaViolation(
-                f"publication {index}: payload at {error.json_path}: {error.message}",
+                mark("publication {index}: payload at {path}: {problem}"),
+                values={"index": index, "path": error.json_path, "problem": error.message},
                 index=index,
                 path=error.json_path,
                 reason=error.message,
@@ -157,7 +174,11 @@ async def append(
     """Store the items on the channel in order, each with the next seq; repeats of an idempotency key get the
     seq they got the first time and are neither stored nor delivered again."""
     if len(items) > MAX_BATCH:
-        raise BatchTooLarge(f"{len(items)} publications in one batch; at most {MAX_BATCH}", limit=MAX_BATCH)
+        raise BatchTooLarge(
+            mark("{count} publications in one batch; at most {limit}"),
+            values={"count": len(items), "limit": MAX_BATCH},
+            limit=MAX_BATCH,
+        )
     ns = await governing(session, channel)
     policy.require(user, "publish", channel, ns)
     encoded = [encode(i, item, ns.json_schema) for i, item in enumerate(items)]
@@ -305,7 +326,12 @@ async def reset(session: AsyncSession, channel: str, *, user: Caller) -> int:
     """
     policy.check_channel(channel)
     if not (user.is_server or user.is_admin):
-        raise NotAllowed(f"only an administrator may reset channel {channel!r}", channel=channel, action="reset")
+        raise NotAllowed(
+            mark("only an administrator may reset channel {channel!r}"),
+            values={"channel": channel},
+            channel=channel,
+            action="reset",
+        )
     found = await queries.channel_by_name(session, channel)
     if found is None:
         raise ChannelNotFound(channel=channel)
@@ -316,4 +342,9 @@ async def require_listen(session: AsyncSession, channel: str, *, user: Caller) -
     """NotAllowed unless the caller may subscribe to the channel or read its history (who may see its presence)."""
     ns = await governing(session, channel)
     if not (policy.allowed(user, "subscribe", channel, ns) or policy.allowed(user, "history", channel, ns)):
-        raise NotAllowed(f"you may not subscribe to channel {channel!r}", channel=channel, action="subscribe")
+        raise NotAllowed(
+            mark("you may not subscribe to channel {channel!r}"),
+            values={"channel": channel},
+            channel=channel,
+            action="subscribe",
+        )

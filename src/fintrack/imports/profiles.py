@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fintrack.errors import mark
 from fintrack.imports import queries
 from fintrack.imports.errors import InvalidMapping
 from fintrack.imports.formats.csv import CsvLayout
@@ -56,7 +57,10 @@ def remapped(detected: dict[str, Any], mapping: dict[str, Any]) -> CsvProfile:
     for column in COLUMNS:
         index = values[column]
         if index is not None and width and index >= width:
-            raise InvalidMapping(field=column, reason=f"column {index} does not exist: the file has {width} columns")
+            reason = mark("column {index} does not exist: the file has {width} columns").format(
+                index=index, width=width
+            )
+            raise InvalidMapping(field=column, reason=reason)
     try:
         return from_json(values)
     except ValueError as exc:

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fintrack.books.access import BookAccess
+from fintrack.errors import mark
 from fintrack.ledger import queries
 from fintrack.ledger.defaults import DEFAULT_CATEGORIES
 from fintrack.ledger.errors import (
@@ -29,14 +30,14 @@ def money(text: str, currency: str, field: str) -> Decimal:
     try:
         return parse_amount(text, currency)
     except MoneyError as exc:
-        raise InvalidMoney(str(exc), field=field) from None
+        raise InvalidMoney(exc.template, values=exc.values, field=field) from None
 
 
 def currency_code(code: str, field: str = "currency") -> str:
     try:
         return validate_currency(code)
     except MoneyError as exc:
-        raise InvalidMoney(str(exc), field=field) from None
+        raise InvalidMoney(exc.template, values=exc.values, field=field) from None
 
 
 async def _flush_unique(session: AsyncSession, field: str = "name") -> None:
@@ -102,7 +103,7 @@ async def delete_account(session: AsyncSession, access: BookAccess, account_id: 
     access.require_write()
     account = await get_account(session, access, account_id)
     if await queries.account_has_transactions(session, account.id):
-        raise InUse("the account has transactions: archive it instead, or delete them first")
+        raise InUse(mark("the account has transactions: archive it instead, or delete them first"))
     await session.delete(account)
     await session.flush()
 
@@ -256,13 +257,13 @@ async def put_fx_rate(session: AsyncSession, access: BookAccess, currency: str, 
     access.require_write()
     code = currency_code(currency)
     if code == access.book.base_currency:
-        raise InvalidMoney("the base currency has no rate: it is always 1", field="currency")
+        raise InvalidMoney(mark("the base currency has no rate: it is always 1"), field="currency")
     try:
         value = Decimal(rate)
     except ArithmeticError:
-        raise InvalidMoney(f"rate {rate!r} is not a decimal string", field="rate") from None
+        raise InvalidMoney(mark("rate {rate!r} is not a decimal string"), values={"rate": rate}, field="rate") from None
     if not value.is_finite() or value <= 0:
-        raise InvalidMoney("rate must be a positive decimal", field="rate")
+        raise InvalidMoney(mark("rate must be a positive decimal"), field="rate")
     row = await session.get(FxRate, (access.id, code, day))
     if row is None:
         row = FxRate(book_id=access.id, currency=code, day=day, rate=value)

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from pydantic import TypeAdapter, ValidationError
 
+from fintrack.errors import Term, mark
 from fintrack.money import minor_units
 from fintrack.rules.errors import InvalidRule
 from fintrack.rules.schemas import (
@@ -157,7 +158,11 @@ def _text_test(condition: TextCondition, where: str) -> tuple[TextTest, str | No
         return pattern, pattern.required
     literal = fold(condition.value)
     if not literal:
-        raise InvalidRule(f"{where}: nothing is left to compare once accents and spaces are ignored", field=where)
+        raise InvalidRule(
+            mark("{field}: nothing is left to compare once accents and spaces are ignored"),
+            values={"field": Term(where)},
+            field=where,
+        )
     if condition.op == "contains":
         return (lambda text: literal in text), literal
     if condition.op == "equals":
@@ -186,10 +191,14 @@ def _amount(condition: AmountCondition, where: str) -> Predicate:
     low = Decimal(condition.min) if condition.min is not None else None
     high = Decimal(condition.max) if condition.max is not None else None
     if low is None and high is None:
-        raise InvalidRule(f"{where}: give min, max or both", field=where)
+        raise InvalidRule(mark("{field}: give min, max or both"), values={"field": Term(where)}, field=where)
     if low is not None and high is not None:
         if low > high:
-            raise InvalidRule(f"{where}.min: min ({low}) is above max ({high})", field=f"{where}.min")
+            raise InvalidRule(
+                mark("{field}: min ({low}) is above max ({high})"),
+                values={"field": Term(f"{where}.min"), "low": low, "high": high},
+                field=f"{where}.min",
+            )
         return lambda c: low <= c.amount <= high
     if low is not None:
         return lambda c: c.amount >= low
@@ -199,9 +208,13 @@ def _amount(condition: AmountCondition, where: str) -> Predicate:
 def _date(condition: DateCondition, where: str) -> Predicate:
     start, end = condition.start, condition.end
     if start is None and end is None:
-        raise InvalidRule(f"{where}: give start, end or both", field=where)
+        raise InvalidRule(mark("{field}: give start, end or both"), values={"field": Term(where)}, field=where)
     if start is not None and end is not None and start > end:
-        raise InvalidRule(f"{where}.start: start ({start}) is after end ({end})", field=f"{where}.start")
+        raise InvalidRule(
+            mark("{field}: start ({start}) is after end ({end})"),
+            values={"field": Term(f"{where}.start"), "start": start, "end": end},
+            field=f"{where}.start",
+        )
     return lambda c: (start is None or c.date >= start) and (end is None or c.date <= end)
 
 
@@ -303,10 +316,10 @@ def compile_rule(rule_id: int, name: str, draft: RuleDraft) -> CompiledRule:
     predicates = [p for _, p, _ in compiled]
     actions = draft.actions
     if actions.category_id is None and not actions.tag_ids and actions.payee is None and not actions.splits:
-        raise InvalidRule("actions: give at least one of category_id, tag_ids, payee or splits", field="actions")
+        raise InvalidRule(mark("actions: give at least one of category_id, tag_ids, payee or splits"), field="actions")
     if actions.category_id is not None and actions.splits:
         raise InvalidRule(
-            "actions.splits: a rule sets either a category or splits (whose parts carry the categories)",
+            mark("actions.splits: a rule sets either a category or splits (whose parts carry the categories)"),
             field="actions.splits",
         )
     percents: list[Decimal] = []
@@ -314,10 +327,16 @@ def compile_rule(rule_id: int, name: str, draft: RuleDraft) -> CompiledRule:
         percent = Decimal(part.percent)
         if not 0 < percent <= 100:
             where = f"actions.splits[{n}].percent"
-            raise InvalidRule(f"{where}: a share is above 0 and at most 100", field=where)
+            raise InvalidRule(
+                mark("{field}: a share is above 0 and at most 100"), values={"field": Term(where)}, field=where
+            )
         percents.append(percent)
     if percents and sum(percents) != 100:
-        raise InvalidRule(f"actions.splits: the shares add up to {sum(percents)} %, not 100 %", field="actions.splits")
+        raise InvalidRule(
+            mark("actions.splits: the shares add up to {total} %, not 100 %"),
+            values={"total": sum(percents)},
+            field="actions.splits",
+        )
     key: str | None = None
     bounds: tuple[Decimal | None, Decimal | None] = (None, None)
     if draft.match == "all":

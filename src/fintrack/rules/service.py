@@ -8,11 +8,19 @@ from collections import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fintrack.books.access import BookAccess
+from fintrack.errors import Term, mark
 from fintrack.rules import queries
 from fintrack.rules.engine import CompiledRule, RuleSet, compile_rule, compile_rules, from_stored, references, to_stored
 from fintrack.rules.errors import OrderMismatch, RuleNotFound, UnknownReference
 from fintrack.rules.models import Rule
 from fintrack.rules.schemas import RuleCreate, RuleDraft, RuleUpdate
+
+# One sentence per kind, so a translation can agree with the word (conta and categoria are feminine).
+_NO_SUCH = {
+    "account": mark("{field}: there is no account {id} in this book"),
+    "category": mark("{field}: there is no category {id} in this book"),
+    "tag": mark("{field}: there is no tag {id} in this book"),
+}
 
 # For the import flow ------------------------------------------------------------------------------------------
 
@@ -48,7 +56,7 @@ async def check(session: AsyncSession, book_id: int, draft: RuleDraft, name: str
     }
     for field, kind, ident in named:
         if ident not in known[kind]:
-            raise UnknownReference(f"{field}: there is no {kind} {ident} in this book", field=field, id=ident)
+            raise UnknownReference(_NO_SUCH[kind], values={"field": Term(field), "id": ident}, field=field, id=ident)
     return compiled
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import regex
 
+from fintrack.errors import Term, mark
 from fintrack.rules.errors import InvalidRule
 
 # A pattern that backtracks catastrophically on some text gives up after this long and is then treated as not
@@ -81,12 +82,18 @@ def compile_pattern(value: str, where: str) -> _Pattern:
         product *= max(int(low or 0), int(high or 0), 1)
     if product > MAX_REPEAT_PRODUCT:
         raise InvalidRule(
-            f"{where}: counted repeats such as {{n}} multiply to more than {MAX_REPEAT_PRODUCT:,}", field=where
+            mark("{field}: counted repeats such as {{n}} multiply to more than {limit:,}"),
+            values={"field": Term(where), "limit": MAX_REPEAT_PRODUCT},
+            field=where,
         )
     try:
         compiled = regex.compile(source, regex.IGNORECASE)
     except (regex.error, OverflowError, RecursionError, ValueError) as exc:
-        raise InvalidRule(f"{where}: not a valid regular expression: {exc}", field=where) from None
+        raise InvalidRule(
+            mark("{field}: not a valid regular expression: {problem}"),
+            values={"field": Term(where), "problem": exc},
+            field=where,
+        ) from None
     pattern = _Pattern(compiled)
     # Runaway backtracking shows on long runs of the characters the pattern itself uses.
     letters = sorted({c for c in source.casefold() if c.isalnum()})[:6] or ["a"]
@@ -95,7 +102,8 @@ def compile_pattern(value: str, where: str) -> _Pattern:
         pattern(probe)
         if pattern.broken:
             raise InvalidRule(
-                f"{where}: the pattern takes too long on some text (catastrophic backtracking); simplify it",
+                mark("{field}: the pattern takes too long on some text (catastrophic backtracking); simplify it"),
+                values={"field": Term(where)},
                 field=where,
             )
     pattern.required = required_word(source)

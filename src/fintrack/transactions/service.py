@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fintrack.books.access import BookAccess
-from fintrack.errors import DomainError
+from fintrack.errors import DomainError, mark
 from fintrack.ledger import queries as ledger_queries
 from fintrack.ledger import service as ledger
 from fintrack.ledger.errors import AccountNotFound, CategoryNotFound
@@ -64,7 +64,7 @@ class _Refs:
 
 def _splits(parts: list[SplitIn], amount: Decimal, currency: str, refs: _Refs) -> list[dict[str, Any]]:
     if len(parts) < 2:
-        raise SplitMismatch("a split needs at least two parts", field="splits")
+        raise SplitMismatch(mark("a split needs at least two parts"), field="splits")
     amounts = [ledger.money(p.amount, currency, f"splits[{n}].amount") for n, p in enumerate(parts)]
     rows = [
         {"category_id": refs.category(p.category_id, f"splits[{n}].category_id"), "amount": a, "memo": p.memo}
@@ -73,7 +73,8 @@ def _splits(parts: list[SplitIn], amount: Decimal, currency: str, refs: _Refs) -
     total = sum(amounts, Decimal(0))
     if total != amount:
         raise SplitMismatch(
-            f"split parts sum to {format_amount(total, currency)} but the amount is {format_amount(amount, currency)}",
+            mark("split parts sum to {parts_total} but the amount is {amount}"),
+            values={"parts_total": format_amount(total, currency), "amount": format_amount(amount, currency)},
             field="splits",
             parts_total=format_amount(total, currency),
             amount=format_amount(amount, currency),
@@ -87,7 +88,9 @@ def _row(item: TransactionCreate, book_id: int, refs: _Refs) -> tuple[dict[str, 
         raise AccountNotFound(field="account_id", account_id=item.account_id)
     if item.currency is not None and item.currency != account.currency:
         raise CurrencyMismatch(
-            f"the account is in {account.currency}, the transaction in {item.currency}", field="currency"
+            mark("the account is in {account}, the transaction in {transaction}"),
+            values={"account": account.currency, "transaction": item.currency},
+            field="currency",
         )
     amount = ledger.money(item.amount, account.currency, "amount")
     splits = _splits(item.splits, amount, account.currency, refs) if item.splits else []
@@ -134,7 +137,8 @@ async def create_many(
         tag_rows.append(sorted({refs.tags[t.lower()] for t in item.tags}))
     if errors:
         raise BulkInvalid(
-            f"{len(errors)} of {len(items)} transactions are invalid; nothing was written",
+            mark("{count} of {total} transactions are invalid; nothing was written"),
+            values={"count": len(errors), "total": len(items)},
             errors=errors[:MAX_ERRORS_REPORTED],
             error_count=len(errors),
         )
@@ -186,7 +190,7 @@ async def update(
         existing = (await queries.splits_for(session, [tx.id])).get(tx.id, [])
         if existing and sum((s.amount for s in existing), Decimal(0)) != row["amount"]:
             raise SplitMismatch(
-                "the new amount differs from the sum of the splits: send new splits too", field="amount"
+                mark("the new amount differs from the sum of the splits: send new splits too"), field="amount"
             )
     for name in ("account_id", "date", "amount", "currency"):
         setattr(tx, name, row[name])

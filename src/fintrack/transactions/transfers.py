@@ -7,6 +7,7 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fintrack.books.access import BookAccess
+from fintrack.errors import mark
 from fintrack.ledger import service as ledger
 from fintrack.transactions import queries
 from fintrack.transactions.errors import InvalidTransfer, TransferNotFound
@@ -20,22 +21,28 @@ RATE_PLACES = Decimal("1e-12")
 async def create(session: AsyncSession, access: BookAccess, body: TransferCreate) -> TransferOut:
     access.require_write()
     if body.from_account_id == body.to_account_id:
-        raise InvalidTransfer("a transfer needs two different accounts", field="to_account_id")
+        raise InvalidTransfer(mark("a transfer needs two different accounts"), field="to_account_id")
     source = await ledger.get_account(session, access, body.from_account_id)
     target = await ledger.get_account(session, access, body.to_account_id)
     amount = ledger.money(body.amount, source.currency, "amount")
     if amount <= 0:
-        raise InvalidTransfer("amount must be positive: it is what leaves the source account", field="amount")
+        raise InvalidTransfer(mark("amount must be positive: it is what leaves the source account"), field="amount")
     if source.currency == target.currency:
         to_amount = amount
         if body.to_amount is not None and ledger.money(body.to_amount, target.currency, "to_amount") != amount:
-            raise InvalidTransfer("to_amount must equal amount between accounts of one currency", field="to_amount")
+            raise InvalidTransfer(
+                mark("to_amount must equal amount between accounts of one currency"), field="to_amount"
+            )
     else:
         if body.to_amount is None:
-            raise InvalidTransfer(f"to_amount is required: {source.currency} to {target.currency}", field="to_amount")
+            raise InvalidTransfer(
+                mark("to_amount is required: {source} to {target}"),
+                values={"source": source.currency, "target": target.currency},
+                field="to_amount",
+            )
         to_amount = ledger.money(body.to_amount, target.currency, "to_amount")
         if to_amount <= 0:
-            raise InvalidTransfer("to_amount must be positive", field="to_amount")
+            raise InvalidTransfer(mark("to_amount must be positive"), field="to_amount")
     rate = (to_amount / amount).quantize(RATE_PLACES)
     transfer = Transfer(book_id=access.id, rate=rate)
     session.add(transfer)

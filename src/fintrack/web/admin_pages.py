@@ -16,7 +16,7 @@ from fintrack.books import service as books
 from fintrack.books.access import administered
 from fintrack.books.models import Role
 from fintrack.deps import SessionDep, SettingsDep
-from fintrack.errors import DomainError, InvalidInput
+from fintrack.errors import DomainError, InvalidInput, Term, mark
 from fintrack.hub import store
 from fintrack.hub.policy import Namespace, Overflow, Rule
 from fintrack.hub.schemas import NamespaceIn
@@ -89,7 +89,9 @@ async def put_member(
     try:
         role = data.get("role", "")
         if role not in {r.value for r in Role}:
-            raise InvalidInput(f"role: one of {', '.join(r.value for r in Role)}", field="role")
+            raise InvalidInput(
+                mark("role: one of {roles}"), values={"roles": ", ".join(r.value for r in Role)}, field="role"
+            )
         async with session.begin_nested():
             access = await administered(session, me.user, book_id)
             await books.put_member(session, access, str(data.get("email", "")).strip(), Role(role))
@@ -140,11 +142,13 @@ async def put_namespace(request: Request, me: WebAdmin, session: SessionDep, set
             try:
                 data["json_schema"] = json.loads(str(data["json_schema"]))
             except ValueError as bad:
-                raise InvalidInput(f"json_schema: not JSON ({bad})", field="json_schema") from None
+                raise InvalidInput(
+                    mark("json_schema: not JSON ({problem})"), values={"problem": bad}, field="json_schema"
+                ) from None
         for number in ("retention_seconds", "retention_count", "ttl_seconds"):
             if number in data:
                 if not str(data[number]).isdigit():
-                    raise InvalidInput(f"{number}: a whole number", field=number)
+                    raise InvalidInput(mark("{field}: a whole number"), values={"field": Term(number)}, field=number)
                 data[number] = int(data[number])
         body = forms.parse(NamespaceIn, data)
         async with session.begin_nested():

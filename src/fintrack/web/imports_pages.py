@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
 from fintrack.deps import SessionDep, SettingsDep
-from fintrack.errors import DomainError, InvalidInput
+from fintrack.errors import DomainError, InvalidInput, mark
 from fintrack.hub import events as hub_events
 from fintrack.imports import events as import_events
 from fintrack.imports import profiles, queries
@@ -166,7 +166,7 @@ async def decide(
     assert me.access is not None
     choice = (await forms.fields(request)).get("decision") or None
     if choice not in (None, "import", "skip"):
-        raise InvalidInput("decision: import, skip or empty", field="decision")
+        raise InvalidInput(mark("decision: import, skip or empty"), field="decision")
     row = await imports.decide(session, me.access, import_id, row_id, choice)
     return await _row(request, me, session, import_id, row)
 
@@ -178,7 +178,7 @@ async def categorize(
     assert me.access is not None
     chosen = str((await forms.fields(request)).get("category_id", ""))
     if chosen and (not chosen.isdigit() or len(chosen) > 18):
-        raise InvalidInput("category_id: not a category", field="category_id")
+        raise InvalidInput(mark("category_id: not a category"), field="category_id")
     row = await imports.set_category(session, me.access, import_id, row_id, int(chosen) if chosen else None)
     return await _row(request, me, session, import_id, row)
 

@@ -9,7 +9,7 @@ from babel.numbers import NumberFormatError, parse_decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fintrack.books.access import BookAccess
-from fintrack.errors import InvalidInput
+from fintrack.errors import InvalidInput, Term, mark
 from fintrack.ledger import service as ledger
 from fintrack.ledger.models import Account
 from fintrack.web import i18n
@@ -44,5 +44,7 @@ def amount(text: str, language: str, field: str = "amount") -> str:
         try:  # "1234.56" typed by someone whose pages are in Portuguese is not ambiguous: accept it
             value = Decimal(cleaned)
         except ArithmeticError:
-            raise InvalidInput(f"{field}: {text!r} is not an amount", field=field) from None
+            raise InvalidInput(
+                mark("{field}: {text!r} is not an amount"), values={"field": Term(field), "text": text}, field=field
+            ) from None
     return format(value, "f")

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from fintrack.budgets import service as budgets
 from fintrack.deps import SessionDep
-from fintrack.errors import DomainError, InvalidInput
+from fintrack.errors import DomainError, InvalidInput, mark
 from fintrack.hub import events as hub_events
 from fintrack.recurring import flows as recurring_flows
 from fintrack.recurring import service as recurring
@@ -31,7 +31,9 @@ def month_from(value: str | None) -> dt.date:
         year, month = value.split("-")
         return dt.date(int(year), int(month), 1)
     except ValueError:
-        raise InvalidInput(f"month: {value!r} is not a month (YYYY-MM)", field="month") from None
+        raise InvalidInput(
+            mark("month: {value!r} is not a month (YYYY-MM)"), values={"value": value}, field="month"
+        ) from None
 
 
 async def _budgets_page(
@@ -140,6 +142,6 @@ async def decide(request: Request, me: WebViewer, session: SessionDep, series_id
     assert me.access is not None
     choice = (await forms.fields(request)).get("status")
     if choice not in ("confirmed", "dismissed", "detected"):
-        raise InvalidInput("status: confirmed, dismissed or detected", field="status")
+        raise InvalidInput(mark("status: confirmed, dismissed or detected"), field="status")
     await recurring.update(session, me.access, series_id, RecurringUpdate(status=choice))
     return RedirectResponse("/recurring", status_code=303)

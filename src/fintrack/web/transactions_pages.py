@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from fintrack.budgets import flows as budget_flows
 from fintrack.deps import SessionDep
-from fintrack.errors import DomainError, InvalidInput
+from fintrack.errors import DomainError, InvalidInput, Term, mark
 from fintrack.transactions import queries as tx_queries
 from fintrack.transactions import service as transactions
 from fintrack.transactions import transfers
@@ -30,9 +30,9 @@ def _ids(values: list[str], field: str) -> list[int]:
     try:
         found = [int(v) for v in values if v]
     except ValueError:
-        raise InvalidInput(f"{field}: not a number", field=field) from None
+        raise InvalidInput(mark("{field}: not a number"), values={"field": Term(field)}, field=field) from None
     if any(not 1 <= v < 2**63 for v in found):
-        raise InvalidInput(f"{field}: out of range", field=field)
+        raise InvalidInput(mark("{field}: out of range"), values={"field": Term(field)}, field=field)
     return found
 
 
@@ -42,7 +42,11 @@ def _day(value: str | None, field: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise InvalidInput(f"{field}: {value!r} is not a date (YYYY-MM-DD)", field=field) from None
+        raise InvalidInput(
+            mark("{field}: {value!r} is not a date (YYYY-MM-DD)"),
+            values={"field": Term(field), "value": value},
+            field=field,
+        ) from None
 
 
 def filters_from(request: Request, me: Viewer) -> tuple[tx_queries.Filters, dict[str, Any]]:
@@ -52,7 +56,7 @@ def filters_from(request: Request, me: Viewer) -> tuple[tx_queries.Filters, dict
     accounts, categories = params.getlist("account"), params.getlist("category")
     uncategorized = params.get("uncategorized") == "1"
     if len(typed["q"]) > 200:
-        raise InvalidInput("q: at most 200 characters", field="q")
+        raise InvalidInput(mark("q: at most 200 characters"), field="q")
     amount = {k: Decimal(lookups.amount(typed[k], me.language, k)) if typed[k] else None for k in ("min", "max")}
     filters = tx_queries.Filters(
         account_ids=_ids(accounts, "account")[:100],
@@ -182,7 +186,7 @@ async def bulk_category(request: Request, me: WebViewer, session: SessionDep) ->
     if not ids:
         raise InvalidInput(text(me, "Select at least one transaction."), field="ids")
     if len(ids) > 500:
-        raise InvalidInput("ids: at most 500 at once", field="ids")
+        raise InvalidInput(mark("ids: at most 500 at once"), field="ids")
     chosen = _ids([str(form.get("category_id", ""))], "category_id")
     days = []
     for ident in ids:  # each one through the service: splits, transfers and book checks as for one edit

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal, Protocol
 
-from fintrack.errors import DomainError
+from fintrack.errors import DomainError, mark
 
 
 class UnreadableFile(DomainError):
@@ -110,7 +110,10 @@ def decode_text(data: bytes, options: Options) -> tuple[str, str]:
         try:
             return data.decode(options.encoding), options.encoding
         except (UnicodeDecodeError, LookupError) as exc:
-            raise UnreadableFile(f"the file cannot be decoded as {options.encoding}: {exc}") from exc
+            raise UnreadableFile(
+                mark("the file cannot be decoded as {encoding}: {problem}"),
+                values={"encoding": options.encoding, "problem": exc},
+            ) from exc
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             return data.decode(encoding), "utf-8" if encoding == "utf-8-sig" else encoding

@@ -10,6 +10,7 @@ from xml.etree.ElementTree import Element, ParseError, TreeBuilder
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
+from fintrack.errors import mark
 from fintrack.imports.formats.base import (
     Options,
     ParseResult,
@@ -74,9 +75,11 @@ def read_xml(data: bytes, encoding: str | None) -> tuple[Element, dict[int, int]
         xml.feed(data)
         root = xml.close()
     except DefusedXmlException as exc:
-        raise UnreadableFile(f"the XML file uses a forbidden construct (DTD or entities): {exc}") from exc
+        raise UnreadableFile(
+            mark("the XML file uses a forbidden construct (DTD or entities): {problem}"), values={"problem": exc}
+        ) from exc
     except (ParseError, LookupError, ValueError) as exc:
-        raise UnreadableFile(f"the file is not well-formed XML: {exc}") from exc
+        raise UnreadableFile(mark("the file is not well-formed XML: {problem}"), values={"problem": exc}) from exc
     return root, builder.lines
 
 
@@ -165,11 +168,11 @@ class CamtParser:
 
     def parse(self, data: bytes, options: Options) -> ParseResult:
         if not data.strip():
-            raise UnreadableFile("the CAMT file is empty")
+            raise UnreadableFile(mark("the CAMT file is empty"))
         root, lines = read_xml(data, options.encoding)
         reports = [r for c in root.iter() if local(c.tag).startswith("BkToCstmr") for r in c if local(r.tag) in REPORTS]
         if not reports:
-            raise UnreadableFile("not a CAMT statement: no BkToCstmr Stmt, Rpt or Ntfctn element")
+            raise UnreadableFile(mark("not a CAMT statement: no BkToCstmr Stmt, Rpt or Ntfctn element"))
         result = ParseResult(format=self.name, encoding=options.encoding or "xml")
         result.declared_count = sum(1 for e in root.iter() if local(e.tag) == "Ntry")
         header_date = _date_from_stamp(text(child(root[0], "GrpHdr"), "CreDtTm")) if len(root) else None
@@ -199,7 +202,12 @@ class CamtParser:
         bad_rows = len({p.line for p in result.errors})
         if len(result.rows) + bad_rows != result.declared_count:
             result.problems.append(
-                Problem(None, f"{result.declared_count} entries in the file but {len(result.rows)} were read")
+                Problem(
+                    None,
+                    mark("{declared} entries in the file but {read} were read").format(
+                        declared=result.declared_count, read=len(result.rows)
+                    ),
+                )
             )
         return result
 
@@ -222,7 +230,7 @@ def _account(
 ) -> StatementAccount | None:
     if ref is None:
         result.problems.append(
-            Problem(lines.get(id(report)), "the statement names no account (Acct/Id)", "Acct", "warning")
+            Problem(lines.get(id(report)), mark("the statement names no account (Acct/Id)"), "Acct", "warning")
         )
         return None
     balances = {text(b, "Tp", "CdOrPrtry", "Cd"): b for b in children(report, "Bal")}
@@ -234,7 +242,9 @@ def _account(
         try:
             closing, bal_ccy = _amount(child(bal, "Amt"), text(bal, "CdtDbtInd"))
         except (InvalidOperation, ValueError):
-            result.problems.append(Problem(lines.get(id(bal)), f"unreadable {code} balance", "Bal", "warning"))
+            result.problems.append(
+                Problem(lines.get(id(bal)), mark("unreadable {code} balance").format(code=code), "Bal", "warning")
+            )
             break
         currency = currency or bal_ccy
         when = _date(child(bal, "Dt"))
@@ -254,22 +264,27 @@ def _row(
 ) -> Row:
     indicator = text(entry, "CdtDbtInd")
     if indicator not in ("DBIT", "CRDT"):
-        raise _BadEntry("CdtDbtInd", f"the entry has no valid credit/debit indicator ({indicator!r})")
+        raise _BadEntry(
+            "CdtDbtInd",
+            mark("the entry has no valid credit/debit indicator ({indicator!r})").format(indicator=indicator),
+        )
     try:
         amount, currency = _amount(child(entry, "Amt"), indicator)
     except (InvalidOperation, ValueError):
-        raise _BadEntry("Amt", f"unreadable entry amount {text(entry, 'Amt')!r}") from None
+        raise _BadEntry("Amt", mark("unreadable entry amount {amount!r}").format(amount=text(entry, "Amt"))) from None
     date = _date(child(entry, "BookgDt")) or _date(child(entry, "ValDt"))
     if date is None:
         if fallback is None:
-            raise _BadEntry("BookgDt", "the entry has no booking or value date")
+            raise _BadEntry("BookgDt", mark("the entry has no booking or value date"))
         date = fallback
         result.problems.append(
-            Problem(line, "the entry has no booking or value date; the report's date was used", "BookgDt", "warning")
+            Problem(
+                line, mark("the entry has no booking or value date; the report's date was used"), "BookgDt", "warning"
+            )
         )
     status = text(entry, "Sts") or text(entry, "Sts", "Cd")
     if status == "PDNG":
-        result.problems.append(Problem(line, "pending entry: not yet booked by the bank", "Sts", "warning"))
+        result.problems.append(Problem(line, mark("pending entry: not yet booked by the bank"), "Sts", "warning"))
     details = [d for n in children(entry, "NtryDtls") for d in children(n, "TxDtls")]
     batch = next((b for n in children(entry, "NtryDtls") for b in children(n, "Btch")), None)
     # The payee is the other side: who we paid on a debit, who paid us on a credit.

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from fintrack.errors import mark
 from fintrack.imports.formats.base import Options, ParseResult, Problem, Row, UnreadableFile
 from fintrack.imports.formats.csv_profiles import BUILTIN_PROFILES, CsvProfile, header_key
 from fintrack.imports.formats.csv_sniff import decode, detect_delimiter, find_header, records, sample
@@ -27,6 +28,7 @@ _S_OR_T = frozenset("sStT")
 _DEBIT_KINDS = {"saida", "debito", "d", "debit", "dr", "despesa", "pagamento"}
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 _NOT_CSV = re.compile(rb"<\?xml|<ofx|ofxheader|<document|^\s*:20:|^\s*\{1:|^\s*!type:|^\s*!account", re.I | re.M)
+NOT_AN_AMOUNT = mark("not an amount: {value!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +95,9 @@ class CsvParser:
             found = (line for line, f, _ in records(head, delimiter) if f and header_key(f) == profile.header)
             header_line = next(found, None)
             if header_line is None:
-                raise UnreadableFile(f"the header of the CSV profile {profile.name!r} is not in the file")
+                raise UnreadableFile(
+                    mark("the header of the CSV profile {name!r} is not in the file"), values={"name": profile.name}
+                )
         layout = CsvLayout(profile, encoding, delimiter, header_line)
         return _read(text, layout, options, warning), layout
 
@@ -109,7 +113,7 @@ SNIFF_BYTES = 16 * 1024
 
 def _checked_sample(text: str) -> str:
     if not text.strip():
-        raise UnreadableFile("the file is empty")
+        raise UnreadableFile(mark("the file is empty"))
     head = sample(text)
     _reject_binary(head)
     return head
@@ -117,7 +121,7 @@ def _checked_sample(text: str) -> str:
 
 def _reject_binary(head: str) -> None:
     if len(_CONTROL.findall(head)) > max(2, len(head) // 50):
-        raise UnreadableFile("the file holds binary data, not text")
+        raise UnreadableFile(mark("the file holds binary data, not text"))
 
 
 def _read(text: str, layout: CsvLayout, options: Options, warning: str | None) -> ParseResult:
@@ -151,7 +155,7 @@ def _read(text: str, layout: CsvLayout, options: Options, warning: str | None) -
         if line <= start:
             continue
         if error is not None:
-            result.problems.append(Problem(line, f"unreadable CSV record: {error}"))
+            result.problems.append(Problem(line, mark("unreadable CSV record: {problem}").format(problem=error)))
             continue
         if not fields or not "".join(fields).strip():
             continue
@@ -159,12 +163,18 @@ def _read(text: str, layout: CsvLayout, options: Options, warning: str | None) -
             fields.pop()
         if _summary(fields, p):
             text_ = " ".join(c.strip() for c in fields if c.strip())
-            result.problems.append(Problem(line, f"balance/summary line skipped: {text_[:120]}", severity="warning"))
+            result.problems.append(
+                Problem(line, mark("balance/summary line skipped: {text}").format(text=text_[:120]), severity="warning")
+            )
             continue
         preamble = layout.header_line is None and not result.rows
         if len(fields) != width:
             if not preamble:
-                result.problems.append(Problem(line, f"expected {width} columns, found {len(fields)}"))
+                result.problems.append(
+                    Problem(
+                        line, mark("expected {width} columns, found {found}").format(width=width, found=len(fields))
+                    )
+                )
             continue
         raw_date = fields[p.date]
         if raw_date not in dates:
@@ -175,7 +185,9 @@ def _read(text: str, layout: CsvLayout, options: Options, warning: str | None) -
         amount, amount_problem = _amount(fields, p, marks)
         if date is None or amount is None:
             if date is None:
-                result.problems.append(Problem(line, f"not a date: {raw_date.strip()!r}", field="date"))
+                result.problems.append(
+                    Problem(line, mark("not a date: {value!r}").format(value=raw_date.strip()), field="date")
+                )
             if amount_problem:
                 result.problems.append(Problem(line, amount_problem, field="amount"))
             continue
@@ -200,7 +212,7 @@ def _amount(fields: list[str], p: CsvProfile, marks: dict[int, DecimalMark]) -> 
         raw = fields[p.amount]
         amount = parse_amount(raw, marks[p.amount])
         if amount is None:
-            return None, f"not an amount: {raw.strip()!r}"
+            return None, NOT_AN_AMOUNT.format(value=raw.strip())
     else:
         parts: list[Decimal] = []
         for i, sign in ((p.credit, 1), (p.debit, -1)):
@@ -208,10 +220,10 @@ def _amount(fields: list[str], p: CsvProfile, marks: dict[int, DecimalMark]) -> 
                 continue
             value = parse_amount(fields[i], marks[i])
             if value is None:
-                return None, f"not an amount: {fields[i].strip()!r}"
+                return None, NOT_AN_AMOUNT.format(value=fields[i].strip())
             parts.append(sign * abs(value))
         if not parts:
-            return None, "neither a debit nor a credit amount"
+            return None, mark("neither a debit nor a credit amount")
         amount = sum(parts, Decimal(0))
     if p.kind is not None and amount > 0 and normalize(fields[p.kind]) in _DEBIT_KINDS:
         amount = -amount  # an unsigned amount with a "Saída"/"D" type column

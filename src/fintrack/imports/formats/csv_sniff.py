@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 
+from fintrack.errors import mark
 from fintrack.imports.formats.base import UnreadableFile
 from fintrack.imports.formats.csv_profiles import CsvProfile, header_key, map_header, match_profile
 from fintrack.imports.formats.csv_values import decide_date_order, decide_decimal, parse_amount, parse_date
@@ -75,12 +76,13 @@ def decode(data: bytes, forced: str | None) -> tuple[str, str, str | None]:
     try:
         codecs.lookup(encoding)
     except LookupError:
-        raise UnreadableFile(f"unknown encoding {encoding!r}") from None
+        raise UnreadableFile(mark("unknown encoding {encoding!r}"), values={"encoding": encoding}) from None
     try:
         return data.decode(encoding).removeprefix("\ufeff"), encoding, None
     except UnicodeDecodeError as e:
         text = data.decode(encoding, errors="replace").removeprefix("\ufeff")
-        return text, encoding, f"the file is not valid {encoding} (byte {e.start}); unreadable characters replaced"
+        said = mark("the file is not valid {encoding} (byte {byte}); unreadable characters replaced")
+        return text, encoding, said.format(encoding=encoding, byte=e.start)
 
 
 def sample(text: str) -> str:
@@ -122,7 +124,7 @@ def detect_delimiter(head: str) -> tuple[str, int]:
         if (lines, width) > best[:2]:
             best = (lines, width, delimiter)
     if best[0] == 0:
-        raise UnreadableFile("no delimiter (comma, semicolon, tab or |) splits the lines into columns")
+        raise UnreadableFile(mark("no delimiter (comma, semicolon, tab or |) splits the lines into columns"))
     return best[2], best[1]
 
 
@@ -158,7 +160,7 @@ def _by_content(rows: list[tuple[int, list[str]]]) -> tuple[int | None, CsvProfi
 def _headerless(table: list[list[str]], width: int) -> CsvProfile:
     """Columns by content: the dates, the amounts, the longest text."""
     if width < 2 or not table:
-        raise UnreadableFile("no header row and no column of dates and amounts")
+        raise UnreadableFile(mark("no header row and no column of dates and amounts"))
     columns = list(zip(*table, strict=True))
 
     def share(column: Sequence[str], ok: Callable[[str], object]) -> float:
@@ -168,15 +170,15 @@ def _headerless(table: list[list[str]], width: int) -> CsvProfile:
     order, _ = decide_date_order((v for col in columns for v in col), "pt-BR")
     dates = [i for i, col in enumerate(columns) if share(col, lambda v: parse_date(v, order)) >= 0.8]
     if not dates:
-        raise UnreadableFile("no header row, and no column holds dates")
+        raise UnreadableFile(mark("no header row, and no column holds dates"))
 
     def is_amount(column: Sequence[str]) -> float:
-        mark = decide_decimal(column, "pt-BR")
-        return share(column, lambda v: parse_amount(v, mark) is not None)
+        decimal = decide_decimal(column, "pt-BR")
+        return share(column, lambda v: parse_amount(v, decimal) is not None)
 
     amounts = [i for i, col in enumerate(columns) if i not in dates and is_amount(col) >= 0.8]
     if not amounts:
-        raise UnreadableFile("no header row, and no column holds amounts")
+        raise UnreadableFile(mark("no header row, and no column holds amounts"))
     texts = [i for i in range(width) if i not in dates and i not in amounts]
     description = max(texts, key=lambda i: sum(len(v) for v in columns[i]), default=None)
     return CsvProfile(

@@ -9,6 +9,8 @@ from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Literal
 
+from fintrack.errors import mark
+
 DateOrder = Literal["dmy", "mdy", "ymd"]
 DecimalMark = Literal[",", "."]
 
@@ -72,12 +74,19 @@ def decide_date_order(values: Iterable[str], locale: str) -> tuple[DateOrder, st
         return default, None  # both orders seen: the rows that do not fit become problems
     if ambiguous is None:
         return default, None  # every date reads the same both ways (01/01, 02/02...)
-    name = "day/month (dd/mm/yyyy)" if default == "dmy" else "month/day (mm/dd/yyyy)"
-    question = (
-        f"Every date in the file reads both ways (e.g. {ambiguous}); assumed {name} "
-        f"from the locale {locale}. Choose the other order if the dates look wrong."
+    # One sentence per order, so each translates whole.
+    said = (
+        mark(
+            "Every date in the file reads both ways (e.g. {example}); assumed day/month (dd/mm/yyyy) "
+            "from the locale {locale}. Choose the other order if the dates look wrong."
+        )
+        if default == "dmy"
+        else mark(
+            "Every date in the file reads both ways (e.g. {example}); assumed month/day (mm/dd/yyyy) "
+            "from the locale {locale}. Choose the other order if the dates look wrong."
+        )
     )
-    return default, question
+    return default, said.format(example=ambiguous, locale=locale)
 
 
 def parse_date(value: str, order: DateOrder) -> dt.date | None:
@@ -124,11 +133,11 @@ def _vote(number: str) -> DecimalMark | None:
     last_dot, last_comma = number.rfind("."), number.rfind(",")
     if last_dot >= 0 and last_comma >= 0:
         return "." if last_dot > last_comma else ","
-    for mark in (".", ","):
-        if number.count(mark) > 1:
-            return "," if mark == "." else "."
-        if number.count(mark) == 1 and len(number) - number.index(mark) - 1 != 3:
-            return mark
+    for point in (".", ","):
+        if number.count(point) > 1:
+            return "," if point == "." else "."
+        if number.count(point) == 1 and len(number) - number.index(point) - 1 != 3:
+            return point
     return None
 
 
@@ -137,8 +146,8 @@ def decide_decimal(values: Iterable[str], locale: str) -> DecimalMark:
     votes = {",": 0, ".": 0}
     for value in values:
         split = _split_sign(value)
-        if split is not None and (mark := _vote(split[1])) is not None:
-            votes[mark] += 1
+        if split is not None and (point := _vote(split[1])) is not None:
+            votes[point] += 1
     if votes[","] == votes["."]:
         return locale_decimal(locale)
     return "," if votes[","] > votes["."] else "."

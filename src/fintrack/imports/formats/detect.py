@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fintrack.errors import InvalidInput
+from fintrack.errors import InvalidInput, mark
 from fintrack.imports.formats.base import Options, Parser, ParseResult, UnreadableFile
 
 FORMATS = ("ofx", "csv", "qif", "camt", "mt940")
@@ -30,13 +30,13 @@ def choose(data: bytes, filename: str | None = None, forced: str | None = None) 
             raise UnknownFormat(field="format", format=forced, known=list(FORMATS))
         return available[forced]
     if not data.strip(b"\x00\r\n\t \xef\xbb\xbf\xff\xfe"):
-        raise UnreadableFile("the file is empty")
+        raise UnreadableFile(mark("the file is empty"))
     head = data[:MAX_SNIFF_BYTES]
     scored = sorted(((p.sniff(head, filename), name) for name, p in available.items()), reverse=True)
     confidence, best = scored[0]
     if confidence < MIN_CONFIDENCE:
         raise UnreadableFile(
-            "the file is not a statement format FinTrack recognises (CSV, OFX/QFX/OFC, QIF, CAMT, MT940)",
+            mark("the file is not a statement format FinTrack recognises (CSV, OFX/QFX/OFC, QIF, CAMT, MT940)"),
             filename=filename,
         )
     return available[best]

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from fintrack.errors import mark
 from fintrack.imports.formats.base import (
     Options,
     ParseResult,
@@ -29,6 +30,7 @@ _STATEMENT_LINE = re.compile(
     r"(?P<type>[NFS][A-Z0-9]{3})?(?P<rest>.*)$"
 )
 _BALANCE_TAGS = {"62F", "62M", "64", "65", "90D", "90C"}
+UNREADABLE_BALANCE = mark("unreadable balance {value!r}")
 
 
 @dataclass
@@ -100,11 +102,11 @@ class Mt940Parser:
 
     def parse(self, data: bytes, options: Options) -> ParseResult:
         if not data.strip():
-            raise UnreadableFile("the MT940 file is empty")
+            raise UnreadableFile(mark("the MT940 file is empty"))
         text, encoding = decode_text(data, options)
         fields = _fields(text)
         if not any(f.tag in ("20", "61") for f in fields):
-            raise UnreadableFile("not an MT940 statement: no :20: or :61: field found")
+            raise UnreadableFile(mark("not an MT940 statement: no :20: or :61: field found"))
         result = ParseResult(format=self.name, encoding=encoding)
         result.declared_count = sum(1 for f in fields if f.tag == "61")
         accounts: dict[str, StatementAccount] = {}
@@ -120,7 +122,7 @@ class Mt940Parser:
             elif f.tag == "25":
                 if seen_rows:
                     result.problems.append(
-                        Problem(f.line, "a :25: field inside a transaction was ignored", ":25:", "warning")
+                        Problem(f.line, mark("a :25: field inside a transaction was ignored"), ":25:", "warning")
                     )
                     current = None
                     continue
@@ -134,7 +136,7 @@ class Mt940Parser:
                 if not in_statement:
                     # Seen after a '-' terminator with no :20:/:25: of its own (e.g. a truncated export).
                     result.problems.append(
-                        Problem(f.line, "transaction outside any statement: no account", ":61:", "warning")
+                        Problem(f.line, mark("transaction outside any statement: no account"), ":61:", "warning")
                     )
                 current = _Transaction(f.line, value, account if in_statement else None, currency, f.lines[1:])
                 transactions.append(current)
@@ -156,7 +158,12 @@ class Mt940Parser:
         bad_rows = len({p.line for p in result.errors})
         if len(result.rows) + bad_rows != result.declared_count:
             result.problems.append(
-                Problem(None, f"{result.declared_count} :61: lines in the file but {len(result.rows)} were read")
+                Problem(
+                    None,
+                    mark("{declared} :61: lines in the file but {read} were read").format(
+                        declared=result.declared_count, read=len(result.rows)
+                    ),
+                )
             )
         return result
 
@@ -174,22 +181,22 @@ def _balance(
         return currency or (found.group(0) if found else None)
     match = _BALANCE.match(value)
     if not match:
-        result.problems.append(Problem(f.line, f"unreadable balance {value!r}", f":{f.tag}:", "warning"))
+        result.problems.append(Problem(f.line, UNREADABLE_BALANCE.format(value=value), f":{f.tag}:", "warning"))
         return currency
-    mark, date, ccy, raw = match.groups()
+    sign, date, ccy, raw = match.groups()
     if f.tag.startswith("62") and account in accounts:
         try:
             amount = _amount(raw)
             when = dt.date(_year(int(date[:2])), int(date[2:4]), int(date[4:6]))
         except (InvalidOperation, ValueError):
-            result.problems.append(Problem(f.line, f"unreadable balance {value!r}", f":{f.tag}:", "warning"))
+            result.problems.append(Problem(f.line, UNREADABLE_BALANCE.format(value=value), f":{f.tag}:", "warning"))
             return ccy
         previous = accounts[account]
         accounts[account] = StatementAccount(
             ref=previous.ref,
             currency=ccy,
             bank_id=previous.bank_id,
-            closing_balance=-amount if mark == "D" else amount,
+            closing_balance=-amount if sign == "D" else amount,
             balance_date=when,
         )
     return ccy
@@ -198,12 +205,17 @@ def _balance(
 def _date(tx: _Transaction, value: str, entry: str | None, result: ParseResult) -> dt.date:
     year, month, day = _year(int(value[:2])), int(value[2:4]), int(value[4:6])
     if not 1 <= month <= 12:
-        raise _BadLine("date", f"impossible value date {value!r}")
+        raise _BadLine("date", mark("impossible value date {value!r}").format(value=value))
     last = calendar.monthrange(year, month)[1]
     if not 1 <= day <= last:
         # Some German banks write 30 February for month-end interest; keep the row, say so.
         result.problems.append(
-            Problem(tx.line, f"impossible value date {value!r}; read as the month's last day", "date", "warning")
+            Problem(
+                tx.line,
+                mark("impossible value date {value!r}; read as the month's last day").format(value=value),
+                "date",
+                "warning",
+            )
         )
         day = max(1, min(day, last))
     value_date = dt.date(year, month, day)
@@ -217,7 +229,8 @@ def _date(tx: _Transaction, value: str, entry: str | None, result: ParseResult) 
         except ValueError:
             continue
     if not candidates:
-        result.problems.append(Problem(tx.line, f"impossible entry date {entry!r}; value date used", "date", "warning"))
+        said = mark("impossible entry date {entry!r}; value date used").format(entry=entry)
+        result.problems.append(Problem(tx.line, said, "date", "warning"))
         return value_date
     return min(candidates, key=lambda d: abs((d - value_date).days))
 
@@ -225,12 +238,12 @@ def _date(tx: _Transaction, value: str, entry: str | None, result: ParseResult) 
 def _row(tx: _Transaction, result: ParseResult) -> Row:
     match = _STATEMENT_LINE.match(tx.text.strip())
     if not match:
-        raise _BadLine(":61:", f"unreadable statement line {tx.text!r}")
+        raise _BadLine(":61:", mark("unreadable statement line {line!r}").format(line=tx.text))
     date = _date(tx, match["value"], match["entry"], result)
     try:
         amount = _amount(match["amount"])
     except InvalidOperation:
-        raise _BadLine("amount", f"unreadable amount {match['amount']!r}") from None
+        raise _BadLine("amount", mark("unreadable amount {amount!r}").format(amount=match["amount"])) from None
     # RC (reversal of a credit) takes money out; RD (reversal of a debit) puts it back.
     if match["mark"] in ("D", "RC"):
         amount = -amount

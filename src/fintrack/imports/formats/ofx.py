@@ -6,6 +6,7 @@ import re
 from bisect import bisect_left
 from dataclasses import dataclass, field
 
+from fintrack.errors import mark
 from fintrack.imports.formats.base import Options, ParseResult, Problem, Row, StatementAccount, UnreadableFile
 from fintrack.imports.formats.ofx_values import ACCOUNT_KIND, build_row, parse_amount, parse_date
 from fintrack.imports.formats.sgml import TOKEN, decode, unescape
@@ -210,20 +211,28 @@ class OfxParser:
         result.declared_count = declared
         accounted = len(read.rows) + len(read.problems)  # each unreadable STMTTRN left exactly one problem
         if not read.statements and not read.rows and not read.problems:
-            raise UnreadableFile(_why_empty(text, read))
+            raise _why_empty(text, read)
         result.problems.extend(_status_problems(read))
         securities = _securities(text) if any(s.tag == "INVSTMTRS" for s in read.statements) else []
         if not accounted and read.statements and all(s.tag == "INVSTMTRS" for s in read.statements):
             raise UnreadableFile(
-                f"this is an investment statement with no cash transactions (and {len(securities)} securities "
-                "transactions, which cannot be imported)"
+                mark(
+                    "this is an investment statement with no cash transactions (and {count} securities "
+                    "transactions, which cannot be imported)"
+                ),
+                values={"count": len(securities)},
             )
         result.problems.extend(securities)
         for stmt in read.statements:
             _add_account(result, stmt)
         if accounted != declared:
             result.problems.append(
-                Problem(None, f"the file holds {declared} STMTTRN blocks but {accounted} could be read")
+                Problem(
+                    None,
+                    mark("the file holds {declared} STMTTRN blocks but {read} could be read").format(
+                        declared=declared, read=accounted
+                    ),
+                )
             )
         return result
 
@@ -232,10 +241,19 @@ def _add_account(result: ParseResult, stmt: _Statement) -> None:
     account = stmt.account()
     balance = stmt.fields.get("BALAMT")
     if balance and account.closing_balance is None:
-        result.problems.append(Problem(None, f"the closing balance {balance!r} is not a number", "BALAMT", "warning"))
+        result.problems.append(
+            Problem(
+                None,
+                mark("the closing balance {balance!r} is not a number").format(balance=balance),
+                "BALAMT",
+                "warning",
+            )
+        )
     acct_type = stmt.fields.get("ACCTTYPE")
     if acct_type and account.kind is None:
-        result.problems.append(Problem(None, f"unknown account type {acct_type!r}", "ACCTTYPE", "warning"))
+        result.problems.append(
+            Problem(None, mark("unknown account type {type!r}").format(type=acct_type), "ACCTTYPE", "warning")
+        )
     # One account per ref: a file with two statements of the same account keeps the later balance.
     for i, seen in enumerate(result.accounts):
         if seen.ref == account.ref:
@@ -249,22 +267,34 @@ def _failed(read: _Read) -> list[tuple[str, dict[str, str]]]:
     return [(owner, s) for owner, s in read.statuses if s.get("CODE", "0").strip() not in ("0", "")]
 
 
-def _why_empty(text: str, read: _Read) -> str:
+# Whole sentences for each case (sign-on or statement, with the bank's message or without), so each translates.
+_REFUSED = {
+    (True, False): mark("the bank refused the sign-on (status {code})"),
+    (True, True): mark("the bank refused the sign-on (status {code}): {message}"),
+    (False, False): mark("the bank refused the statement request (status {code})"),
+    (False, True): mark("the bank refused the statement request (status {code}): {message}"),
+}
+
+
+def _why_empty(text: str, read: _Read) -> UnreadableFile:
     for owner, status in _failed(read):
         if status.get("SEVERITY", "ERROR").upper() == "ERROR":
             message = unescape(status.get("MESSAGE", "")).strip()
-            where = "sign-on" if owner == "SONRS" else "statement request"
-            return f"the bank refused the {where} (status {status['CODE']}){': ' + message if message else ''}"
+            said = _REFUSED[owner == "SONRS", bool(message)]
+            return UnreadableFile(said, values={"code": status["CODE"], "message": message})
     if "<ACCTINFORS" in text.upper():
-        return "the file holds no statement: it is an account list (ACCTINFORS), not a statement"
+        return UnreadableFile(mark("the file holds no statement: it is an account list (ACCTINFORS), not a statement"))
     if not _ROOT.search(text):
-        return "the file is not OFX: it has no <OFX> or <OFC> element"
-    return "the file holds no statement"
+        return UnreadableFile(mark("the file is not OFX: it has no <OFX> or <OFC> element"))
+    return UnreadableFile(mark("the file holds no statement"))
+
+
+_REPORTED = mark("the bank reported status {code} for {owner}: {message}")
 
 
 def _status_problems(read: _Read) -> list[Problem]:
     return [
-        Problem(None, f"the bank reported status {s['CODE']} for {owner}: {s.get('MESSAGE', '').strip()}", "STATUS",
+        Problem(None, _REPORTED.format(code=s["CODE"], owner=owner, message=s.get("MESSAGE", "").strip()), "STATUS",
                 "warning")
         for owner, s in _failed(read)
     ]  # fmt: skip
@@ -275,7 +305,9 @@ def _securities(text: str) -> list[Problem]:
     return [
         Problem(
             text.count("\n", 0, found.start()) + 1,
-            f"{found.group(1).upper()} is a securities transaction; only cash transactions are imported",
+            mark("{kind} is a securities transaction; only cash transactions are imported").format(
+                kind=found.group(1).upper()
+            ),
             found.group(1).upper(),
             "warning",
         )

@@ -7,6 +7,7 @@ import functools
 import re
 from decimal import Decimal, InvalidOperation
 
+from fintrack.errors import mark
 from fintrack.imports.formats.base import Problem, Row
 from fintrack.imports.formats.sgml import unescape
 
@@ -81,16 +82,18 @@ def build_row(fields: dict[str, str], line: int, account: str | None, currency: 
         field = "DTUSER"
         raw_date = (get(field) or "").strip()
     if not raw_date:
-        return Problem(line, "the transaction has no date (DTPOSTED or DTUSER)", field="DTPOSTED")
+        return Problem(line, mark("the transaction has no date (DTPOSTED or DTUSER)"), field="DTPOSTED")
     date = parse_date(raw_date)
     if date is None:
-        return Problem(line, f"{field} {raw_date!r} is not a valid date", field=field)
+        return Problem(
+            line, mark("{field} {value!r} is not a valid date").format(field=field, value=raw_date), field=field
+        )
     raw_amount = (get("TRNAMT") or "").strip()
     if not raw_amount:
-        return Problem(line, "the transaction has no amount (TRNAMT)", field="TRNAMT")
+        return Problem(line, mark("the transaction has no amount (TRNAMT)"), field="TRNAMT")
     amount = parse_amount(raw_amount)
     if amount is None:
-        return Problem(line, f"TRNAMT {raw_amount!r} is not a number", field="TRNAMT")
+        return Problem(line, mark("TRNAMT {value!r} is not a number").format(value=raw_amount), field="TRNAMT")
     payee = _text(get("NAME")) or _text(get("PAYEE.NAME"))
     memo = _text(get("MEMO"))
     description = payee or memo or ""

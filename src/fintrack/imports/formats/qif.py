@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from fintrack.errors import mark
 from fintrack.imports.formats.base import Options, ParseResult, Problem, Row, Split, UnreadableFile, decode_text
 
 # Sections whose records are transactions; everything else (Cat, Class, Security, Memorized, Prices...)
@@ -49,7 +50,7 @@ class QifParser:
 
     def parse(self, data: bytes, options: Options) -> ParseResult:
         if not data.strip():
-            raise UnreadableFile("the QIF file is empty")
+            raise UnreadableFile(mark("the QIF file is empty"))
         text, encoding = decode_text(data, options)
         records = _split_records(_lines(text))
         result = ParseResult(format=self.name, encoding=encoding)
@@ -59,14 +60,17 @@ class QifParser:
             if rec.section not in TRANSACTION_SECTIONS and rec.section not in LIST_SECTIONS | {"account"}:
                 result.problems.append(
                     Problem(
-                        rec.line, f"records in the unknown section !Type:{rec.section} were skipped", "!Type", "warning"
+                        rec.line,
+                        mark("records in the unknown section !Type:{section} were skipped").format(section=rec.section),
+                        "!Type",
+                        "warning",
                     )
                 )
         order = _date_order([_field(r, "D") for r in transactions], options, result)
         decimal_comma = _decimal_comma([v for r in transactions for _, c, v in r.fields if c in "TU$"], options)
         for rec in transactions:
             if not rec.terminated:
-                result.problems.append(Problem(rec.line, "the last record has no closing ^", None, "warning"))
+                result.problems.append(Problem(rec.line, mark("the last record has no closing ^"), None, "warning"))
             try:
                 result.rows.append(_row(rec, order, decimal_comma, result))
             except _BadField as bad:
@@ -74,7 +78,12 @@ class QifParser:
         row_problems = {p.line for p in result.errors}
         if len(result.rows) + len(row_problems) != result.declared_count:
             result.problems.append(
-                Problem(None, f"{result.declared_count} transactions in the file but {len(result.rows)} were read")
+                Problem(
+                    None,
+                    mark("{declared} transactions in the file but {read} were read").format(
+                        declared=result.declared_count, read=len(result.rows)
+                    ),
+                )
             )
         return result
 
@@ -107,7 +116,9 @@ def _split_records(lines: list[str]) -> list[_Record]:
             # !Option:/!Clear: switch Quicken behaviour on import; they hold no data.
             continue
         if section is None:
-            raise UnreadableFile(f"not a QIF file: line {number} comes before any !Type: header")
+            raise UnreadableFile(
+                mark("not a QIF file: line {number} comes before any !Type: header"), values={"number": number}
+            )
         if current is None:
             current = _Record(number, section, account)
         if line == "^":
@@ -124,7 +135,7 @@ def _split_records(lines: list[str]) -> list[_Record]:
         current.terminated = False
         records.append(current)
     if section is None:
-        raise UnreadableFile("not a QIF file: no !Type: or !Account header")
+        raise UnreadableFile(mark("not a QIF file: no !Type: or !Account header"))
     return records
 
 
@@ -168,9 +179,11 @@ def _date_order(dates: list[tuple[int, str] | None], options: Options, result: P
         return "mdy"
     order = _locale_order(options)
     if dmy and mdy:
-        result.questions.append(f"Dates in this file mix day-first and month-first; read as {order}: confirm.")
+        said = mark("Dates in this file mix day-first and month-first; read as {order}: confirm.")
+        result.questions.append(said.format(order=order))
     elif ambiguous:
-        result.questions.append(f"Dates in this file could be day-first or month-first; read as {order}: confirm.")
+        said = mark("Dates in this file could be day-first or month-first; read as {order}: confirm.")
+        result.questions.append(said.format(order=order))
     return order
 
 
@@ -204,11 +217,11 @@ def parse_amount(raw: str, decimal_comma: bool) -> Decimal:
 
 def _date(item: tuple[int, str] | None, order: str, record_line: int) -> dt.date:
     if item is None:
-        raise _BadField(record_line, "D", "the record has no date (D line)")
+        raise _BadField(record_line, "D", mark("the record has no date (D line)"))
     line, value = item
     parts = _date_parts(value)
     if parts is None:
-        raise _BadField(line, "D", f"unreadable date {value.strip()!r}")
+        raise _BadField(line, "D", mark("unreadable date {value!r}").format(value=value.strip()))
     a, b, c, year_first = parts
     year, month, day = (a, b, c) if year_first else (c, a, b) if order == "mdy" else (c, b, a)
     if year < 100:
@@ -216,7 +229,7 @@ def _date(item: tuple[int, str] | None, order: str, record_line: int) -> dt.date
     try:
         return dt.date(year, month, day)
     except ValueError:
-        raise _BadField(line, "D", f"impossible date {value.strip()!r}") from None
+        raise _BadField(line, "D", mark("impossible date {value!r}").format(value=value.strip())) from None
 
 
 def _category(raw: str | None) -> tuple[str | None, str | None]:
@@ -234,7 +247,7 @@ def _amount(line: int, code: str, raw: str, decimal_comma: bool) -> Decimal:
     try:
         return parse_amount(raw, decimal_comma)
     except InvalidOperation:
-        raise _BadField(line, code, f"unreadable amount {raw.strip()!r}") from None
+        raise _BadField(line, code, mark("unreadable amount {amount!r}").format(amount=raw.strip())) from None
 
 
 def _splits(rec: _Record, decimal_comma: bool) -> tuple[Split, ...]:
@@ -253,7 +266,7 @@ def _splits(rec: _Record, decimal_comma: bool) -> tuple[Split, ...]:
         if transfer:
             memo = "; ".join(str(m) for m in (memo, f"transfer: {transfer}") if m)
         if "amount" not in s:
-            raise _BadField(int(str(s["line"])), "$", "a split has no amount ($ line)")
+            raise _BadField(int(str(s["line"])), "$", mark("a split has no amount ($ line)"))
         amount = s["amount"]
         assert isinstance(amount, Decimal)
         out.append(Split(amount, category, str(memo) if memo else None))
@@ -272,9 +285,11 @@ def _row(rec: _Record, order: str, decimal_comma: bool, result: ParseResult) -> 
         amount_item = _field(rec, "$")
     if amount_item is None:
         if not invest:
-            raise _BadField(rec.line, "T", "the record has no amount (T line)")
+            raise _BadField(rec.line, "T", mark("the record has no amount (T line)"))
         # Actions like a bare "Cash" or a stock split move no money but are still records of the account.
-        result.problems.append(Problem(rec.line, "investment record without an amount; read as 0", "T", "warning"))
+        result.problems.append(
+            Problem(rec.line, mark("investment record without an amount; read as 0"), "T", "warning")
+        )
         amount = Decimal(0)
     else:
         amount = _amount(amount_item[0], "T", amount_item[1], decimal_comma)

@@ -6,6 +6,7 @@ import codecs
 import html
 import re
 
+from fintrack.errors import mark
 from fintrack.imports.formats.base import UnreadableFile
 
 # One tag and the text up to the next "<". Processing instructions and comments (<?..>, <!..>) never match,
@@ -27,9 +28,12 @@ def decode(data: bytes, forced: str | None = None) -> tuple[str, str]:
         try:
             text = data.decode(forced)
         except LookupError:
-            raise UnreadableFile(f"unknown encoding {forced!r}") from None
+            raise UnreadableFile(mark("unknown encoding {encoding!r}"), values={"encoding": forced}) from None
         except UnicodeDecodeError as exc:
-            raise UnreadableFile(f"the file is not valid {forced}: byte {exc.start} cannot be decoded") from None
+            raise UnreadableFile(
+                mark("the file is not valid {encoding}: byte {byte} cannot be decoded"),
+                values={"encoding": forced, "byte": exc.start},
+            ) from None
         return _clean(text), forced
     utf16 = _utf16(data)
     if utf16:
