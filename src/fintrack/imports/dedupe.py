@@ -11,6 +11,8 @@ from decimal import Decimal
 from difflib import SequenceMatcher
 from functools import lru_cache
 
+from fintrack.errors import mark
+
 
 @lru_cache(maxsize=65536)  # bank descriptions repeat (the same shop, the same salary): fold each once
 def normalize(text: str | None) -> str:
@@ -79,6 +81,10 @@ def matcher(existing: Sequence[Existing]) -> tuple[dict[tuple[str, int], int], d
     return by_external, by_print
 
 
+# Reasons are stored in English and translated where they are shown (fintrack.web.reasons).
+SAME_PRINT = mark("same date, amount and description")
+
+
 def _lookup(
     row: tuple[dt.date, Decimal, str | None, str | None],
     en: int,
@@ -88,9 +94,9 @@ def _lookup(
     by_print: dict[tuple[PrintKey, int], int],
 ) -> tuple[int, str, str] | None:
     if row[3] and (row[3], en) in by_external:
-        return by_external[(row[3], en)], f"same bank id {row[3]}", "1.000"
+        return by_external[(row[3], en)], mark("same bank id {id}").format(id=row[3]), "1.000"
     if (fp, fn) in by_print:
-        return by_print[(fp, fn)], "same date, amount and description", "0.990"
+        return by_print[(fp, fn)], SAME_PRINT, "0.990"
     return None
 
 
@@ -117,7 +123,13 @@ def _similar(
         return None
     similarity, e = best
     days = abs((e.date - row[0]).days)
-    reason = f"same amount {days} day{'s' if days != 1 else ''} apart, descriptions {similarity:.0%} alike"
+    # Two sentences, not a plural "s" glued on: a translation has its own singular and plural.
+    said = (
+        mark("same amount {days} day apart, descriptions {similarity:.0%} alike")
+        if days == 1
+        else mark("same amount {days} days apart, descriptions {similarity:.0%} alike")
+    )
+    reason = said.format(days=days, similarity=similarity)
     return Match(e.id, reason, Decimal(f"{similarity:.3f}"), "possible_duplicate")
 
 
@@ -158,7 +170,7 @@ def classify(
             twin = next(
                 (i for i in same_print.get(fp, []) if i not in claimed and (key, i) not in not_duplicates), None
             )
-            found = None if twin is None else (twin, "same date, amount and description", "0.990")
+            found = None if twin is None else (twin, SAME_PRINT, "0.990")
         if found is not None:
             claimed.add(found[0])
             result.append((Match(found[0], found[1], Decimal(found[2])), key))
@@ -170,7 +182,8 @@ def classify(
             continue
         dead = _lookup(row, en, fp, fn, dead_external, dead_print)
         if dead is not None:
-            result.append((Match(None, f"you deleted this transaction ({dead[1]})", Decimal(dead[2]), "deleted"), key))
+            gone = mark("you deleted this transaction ({reason})").format(reason=dead[1])
+            result.append((Match(None, gone, Decimal(dead[2]), "deleted"), key))
         else:
             result.append((None, key))
     return result

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fintrack.books.access import BookAccess
+from fintrack.errors import mark
 from fintrack.imports import categories, dedupe, profiles, queries, transfers
 from fintrack.imports.errors import ChooseStatement
 from fintrack.imports.formats import detect
@@ -41,9 +42,10 @@ def _checked(row: Row, account: Account) -> tuple[dict[str, Any], tuple[str, str
         "source_category": row.category,  # not stored: categories.propose maps it to one of the book's
     }
     if row.currency and row.currency != account.currency:
-        return values, ("currency", f"the row is in {row.currency}, the account in {account.currency}")
+        said = mark("the row is in {row}, the account in {account}")
+        return values, ("currency", said.format(row=row.currency, account=account.currency))
     if not FIRST_DAY <= row.date <= LAST_DAY:
-        return values, ("date", f"{row.date.isoformat()} is outside 1900-2199")
+        return values, ("date", mark("{date} is outside 1900-2199").format(date=row.date.isoformat()))
     try:
         values["amount"] = check_amount(row.amount, account.currency)
     except MoneyError as exc:

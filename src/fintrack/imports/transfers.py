@@ -8,6 +8,7 @@ from decimal import Decimal
 from functools import lru_cache
 
 from fintrack.categorize.embedding import normalize
+from fintrack.errors import mark
 
 WINDOW_DAYS = 4  # a TED or a card bill payment can take a few business days to show on the other side
 # Tokens (after categorize's normalization) that say money moved between accounts rather than to a merchant.
@@ -95,7 +96,9 @@ def pair(
         out.append(
             Pairing(
                 c.id,
-                f"transfer with {c.account_name}: {c.date.isoformat()} {c.amount:f} {c.description[:80]}",
+                mark("transfer with {account}: {date} {amount:f} {description}").format(
+                    account=c.account_name, date=c.date.isoformat(), amount=c.amount, description=c.description[:80]
+                ),
                 score.quantize(Decimal("0.001")),
             )
         )

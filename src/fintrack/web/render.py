@@ -17,7 +17,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from fintrack.auth.models import User
 from fintrack.books.access import BookAccess
 from fintrack.errors import DomainError
-from fintrack.web import i18n
+from fintrack.web import i18n, reasons
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -80,6 +80,9 @@ def environment(language: str) -> Environment:
     env.globals["languages"] = i18n.LANGUAGES
     env.filters["json_attr"] = _json_attr
     env.filters["datetime_from_ts"] = lambda ts: dt.datetime.fromtimestamp(float(ts), dt.UTC)
+    # Import reasons and notices are stored in English: `{{ row.reason | reason }}` shows them translated.
+    gettext = i18n.translations(language).gettext
+    env.filters["reason"] = lambda stored: reasons.translate(stored, gettext)
     return env
 
 
