@@ -48,8 +48,11 @@ PERIODS = [mark("weekly"), mark("biweekly"), mark("monthly"), mark("quarterly"),
 SERIES_STATUSES = [mark("detected"), mark("confirmed"), mark("dismissed")]
 ROLES = [mark("owner"), mark("editor"), mark("viewer")]
 HUB_ACTIONS = [mark("Publish"), mark("Subscribe"), mark("History")]
-# Field names as form errors name them ("password: at least 10 characters"), from the schemas pages parse.
+# Field names as form errors name them ("password: at least 10 characters"), from the schemas pages parse
+# and the filters and forms pages read themselves (from, to, min, max...).
 FIELDS = [
+    mark("account"),
+    mark("account_id"),
     mark("actions"),
     mark("amount"),
     mark("archived"),
@@ -57,7 +60,6 @@ FIELDS = [
     mark("book_name"),
     mark("category"),
     mark("category_id"),
-    mark("account_id"),
     mark("conditions"),
     mark("credit"),
     mark("currency"),
@@ -71,16 +73,26 @@ FIELDS = [
     mark("expires_at"),
     mark("external_id"),
     mark("flip_sign"),
+    mark("from"),
+    mark("ids"),
     mark("kind"),
     mark("locale"),
     mark("match"),
+    mark("max"),
     mark("memo"),
+    mark("min"),
     mark("name"),
     mark("opening_balance"),
     mark("password"),
     mark("pattern"),
     mark("payee"),
     mark("position"),
+    mark("retention_count"),
+    mark("retention_seconds"),
+    mark("rollover"),
     mark("scopes"),
+    mark("starts"),
+    mark("to"),
+    mark("ttl_seconds"),
     mark("type"),
 ]
