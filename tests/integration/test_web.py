@@ -3,6 +3,7 @@ seeing or changing another's data through a page."""
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 
@@ -108,6 +109,49 @@ async def test_an_account_form_with_a_bad_amount_names_the_field_and_writes_noth
     assert [a["opening_balance"] for a in made if a["name"] == "Poupança"] == ["1500.25"]
 
 
+@pytest.mark.parametrize(
+    ("language", "typed", "said"),
+    [
+        (
+            "pt-BR",
+            ("12,3,4", "10,005"),
+            (
+                "valor: '12,3,4' não é um valor",
+                "valor: o valor 10.005 tem mais de 2 casas decimais para BRL",
+                "categoria: a categoria {category} já tem o orçamento {budget}; altere aquele",
+            ),
+        ),
+        (
+            "en",
+            ("12,3,4", "10.005"),
+            (
+                "amount: '12,3,4' is not an amount",
+                "amount: amount 10.005 has more than 2 decimal places for BRL",
+                "category_id: category {category} already has budget {budget}; change that one instead",
+            ),
+        ),
+    ],
+)
+async def test_a_refused_budget_says_why_in_the_readers_language(client, alice, language, typed, said):
+    categories = (await alice.get("/api/v1/categories")).json()
+    category = next(c["id"] for c in categories if c["parent_id"] is not None and c["kind"] == "expense")
+    budget = (await alice.post("/api/v1/budgets", json={"category_id": category, "amount": "300.00"})).json()["id"]
+    csrf = await logged_in(client, alice.email, language)
+    not_a_number, too_precise = typed
+    answers = [
+        await client.post("/budgets", data={"csrf": csrf, "category_id": str(category), "amount": amount})
+        for amount in (not_a_number, too_precise, "50")
+    ]
+    assert [a.status_code for a in answers] == [422, 422, 422]
+    shown = [html.unescape(a.text) for a in answers]
+    for page, sentence in zip(shown, said, strict=True):
+        assert sentence.format(category=category, budget=budget) in page, page[:2000]
+    # The API keeps saying it in English, whatever the page said.
+    api = await alice.post("/api/v1/budgets", json={"category_id": category, "amount": "50.00"})
+    english = "category_id: category {category} already has budget {budget}; change that one instead"
+    assert api.json()["error"]["message"] == english.format(category=category, budget=budget)
+
+
 async def test_search_without_accents_finds_the_accented_transaction_and_recategorizes_it(client, alice):
     acc = await account(alice)
     made = await alice.post(
@@ -170,6 +214,28 @@ async def test_a_statement_goes_through_the_wizard_and_is_reverted_from_the_hist
     reverted = await client.post(f"{preview_url}/revert", data={"csrf": csrf})
     assert reverted.status_code == 303
     assert (await alice.get(f"/api/v1/transactions?account_id={acc}")).json()["items"] == []
+
+
+async def test_a_reimported_statements_duplicates_say_why_in_portuguese(client, alice):
+    acc = await account(alice, opening="0")
+    csrf = await logged_in(client, alice.email)
+    ofx = STATEMENTS / "ofx" / "leogregianin__Itau.ofx"
+
+    async def upload() -> str:
+        uploaded = await client.post(
+            "/imports",
+            data={"csrf": csrf, "account_id": str(acc)},
+            files={"file": (ofx.name, ofx.read_bytes(), "application/x-ofx")},
+        )
+        assert uploaded.status_code == 303, uploaded.text[:800]
+        return uploaded.headers["location"]
+
+    assert (await client.post(f"{await upload()}/commit", data={"csrf": csrf})).status_code == 303
+    again = await upload()
+    page = await client.get(again)
+    assert page.status_code == 200 and "mesmo id do banco" in page.text and "same bank id" not in page.text
+    rows = (await alice.get(f"/api/v1/imports/{again.rsplit('/', 1)[1]}/rows")).json()["items"]
+    assert rows and all(r["reason"].startswith("same bank id ") for r in rows)
 
 
 async def test_an_upload_without_a_file_or_with_garbage_is_refused_clearly(client, alice):
