@@ -10,7 +10,7 @@ from fintrack.auth.models import User
 from fintrack.books import queries
 from fintrack.books.errors import BookNotFound, OwnerRequired, ReadOnlyRole
 from fintrack.books.models import Book, Role
-from fintrack.errors import Forbidden
+from fintrack.errors import Forbidden, mark
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ async def access(session: AsyncSession, user_id: int, book_id: int | None, defau
     """The named book if the user belongs to it, else their default book; never anyone else's."""
     wanted = book_id if book_id is not None else default_book_id
     if wanted is None:
-        raise BookNotFound("you have no default book; name one with ?book_id=")
+        raise BookNotFound(mark("you have no default book; name one with ?book_id="))
     found = await queries.membership(session, user_id, wanted)
     if found is None:
         # Same answer whether the book exists or not: ids of other households reveal nothing.
@@ -49,7 +49,7 @@ async def administered(session: AsyncSession, admin: User, book_id: int) -> Book
     """Any book, as its owner, for the instance's administrators only: they manage who belongs to which book
     (the /admin page), which a household that lost its last owner could not do for itself."""
     if not admin.is_admin:
-        raise Forbidden("administrators only")
+        raise Forbidden(mark("administrators only"))
     book = await session.get(Book, book_id)
     if book is None:
         raise BookNotFound(book_id=book_id)

@@ -8,7 +8,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fintrack.books.access import access
-from fintrack.errors import DomainError, error_body
+from fintrack.errors import DomainError, error_body, mark
 from fintrack.imports import events as import_events
 from fintrack.imports import explain, queries
 from fintrack.imports import service as imports
@@ -89,5 +89,5 @@ async def commit(ctx: JobContext, session_id: int) -> dict[str, Any] | None:
 
 async def _access(session: AsyncSession, imported: ImportSession):  # type: ignore[no-untyped-def]
     if imported.user_id is None:
-        raise DomainError("the user who uploaded this file no longer exists")
+        raise DomainError(mark("the user who uploaded this file no longer exists"))
     return await access(session, imported.user_id, imported.book_id, None)

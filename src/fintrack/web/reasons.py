@@ -15,16 +15,18 @@ from types import ModuleType
 from typing import Any
 
 from fintrack import money
-from fintrack.imports import dedupe, explain, transfers
+from fintrack.imports import dedupe, explain, tasks, transfers
 from fintrack.imports.formats import base, camt, csv, csv_sniff, csv_values, detect, mt940, ofx, ofx_values, qif, sgml
 
 # The modules whose marked messages end up stored as text: dedupe, transfer pairing and row checks (an amount's
-# MoneyError among them) make reasons; the parsers make problems, questions and the errors of failed imports.
+# MoneyError among them) make reasons; the parsers make problems, questions and, with the background tasks, the
+# errors of failed imports.
 SOURCES: tuple[ModuleType, ...] = (
     dedupe,
     transfers,
     explain,
     money,
+    tasks,
     base,
     camt,
     csv,
