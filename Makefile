@@ -60,6 +60,6 @@ clean: ## Remove the environment and caches (keeps ./data)
 
 messages: install ## Extract the web UI's messages and merge them into each language's catalogue
 	$(BIN)/pybabel extract -F src/fintrack/web/babel.cfg -k text:2 -k _t:2 -k mark -k _ --no-location --sort-output \
-		-o src/fintrack/web/locales/messages.pot .
+		--ignore-dirs ".* ._ bench node_modules" -o src/fintrack/web/locales/messages.pot .
 	$(BIN)/pybabel update -i src/fintrack/web/locales/messages.pot -d src/fintrack/web/locales -D messages \
 		--no-fuzzy-matching --ignore-obsolete

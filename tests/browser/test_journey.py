@@ -41,7 +41,7 @@ async def first_run(seen: Watched) -> None:
     page = seen.page
     await seen.go("/")
     await expect(page).to_have_url(re.compile(r"/setup$"))
-    await page.get_by_label("Email").fill("ana@example.com")
+    await page.get_by_label("E-mail").fill("ana@example.com")  # pt-BR
     await page.locator("#password").fill(PASSWORD)
     await page.locator("#book_name").fill("Casa da Ana")
     await page.locator("#language").select_option("pt-BR")

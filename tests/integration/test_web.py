@@ -58,7 +58,7 @@ async def test_a_visitor_is_sent_to_login_and_back_to_the_page_asked_for(client,
 async def test_a_wrong_password_says_so_and_sets_no_cookie(client, alice):
     answer = await client.post("/login", data={"email": alice.email, "password": "nope-nope-nope"})
     assert answer.status_code == 401 and "fintrack_session" not in answer.headers.get("set-cookie", "")
-    assert "Email ou senha incorretos" in answer.text or "Wrong email or password" in answer.text
+    assert "E-mail ou senha incorretos" in answer.text or "Wrong email or password" in answer.text
 
 
 async def test_login_never_redirects_off_the_site(client, alice):
