@@ -121,7 +121,11 @@ async def run(args: argparse.Namespace) -> None:
     print(f"JavaScript shipped: {raw / 1024:.0f} KiB, {packed / 1024:.0f} KiB gzip (target <= 400 KB compressed)")
     results = []
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+    # The app's own start-up and shutdown, as uvicorn runs them (httpx's transport does not).
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://bench") as client,
+    ):
         login = await client.post("/login", data={"email": EMAIL, "password": PASSWORD})
         assert login.status_code == 303, login.text[:300]
         print(f"{args.runs} requests per page after {args.warmup} warm-up, in-process (server time)")
